@@ -1,0 +1,43 @@
+"""Every combination's own integration tests, against this machine's real services."""
+
+from __future__ import annotations
+
+import shutil
+from contextlib import ExitStack
+
+import pytest
+
+from conftest import run
+from options import COMBINATIONS, label
+from services import postgres_url, rabbitmq_vhost, redis_database
+
+
+def service_environment(answers: dict[str, str], stack: ExitStack) -> dict[str, str]:
+    """Isolated broker, result backend and database URLs for one combination's run."""
+    name = label(answers)
+    environment = {"DATABASE_URL": postgres_url(name), "REQUIRE_INTEGRATION": "1"}
+    if answers["broker"] == "redis":
+        environment["CELERY_BROKER_URL"] = stack.enter_context(redis_database())
+    else:
+        environment["CELERY_BROKER_URL"] = stack.enter_context(rabbitmq_vhost(name))
+        if answers["result_backend"] == "redis":
+            environment["CELERY_RESULT_BACKEND"] = stack.enter_context(redis_database())
+    return environment
+
+
+@pytest.mark.parametrize("answers", COMBINATIONS, ids=map(label, COMBINATIONS))
+def test_integration_tests_pass_against_real_services(
+    bake, project_python, tmp_path, answers
+) -> None:
+    project = shutil.copytree(bake(**answers), tmp_path / "my_project")
+    python = project_python(project)
+
+    with ExitStack() as stack:
+        completed = run(
+            [python, "-m", "pytest", "-m", "integration", "-p", "no:cacheprovider", "-q", "-rs"],
+            cwd=project,
+            env={"DJANGO_SETTINGS_MODULE": None, **service_environment(answers, stack)},
+        )
+
+    summary = completed.stdout.strip().splitlines()[-1]
+    assert " passed" in summary and "skipped" not in summary and "failed" not in summary

@@ -1,0 +1,153 @@
+"""With the database scheduler, the database's schedule is reconciled with settings."""
+
+from datetime import timedelta
+
+import pytest
+from celery.utils.imports import symbol_by_name
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+from django.forms.models import model_to_dict
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from base.beat_database import FROM_SETTINGS, REMOVED, REMOVED_WHILE_DISABLED, reconcile
+from {{ cookiecutter.project_slug }}.celery import app
+
+pytestmark = pytest.mark.django_db
+
+SCHEDULE = {
+    "report": {"task": "base.tasks.add", "schedule": timedelta(minutes=5), "args": (1, 2)},
+    "cleanup": {"task": "base.tasks.clear_expired_sessions", "schedule": 3600},
+}
+
+
+def without(name: str) -> dict[str, dict[str, object]]:
+    return {key: entry for key, entry in SCHEDULE.items() if key != name}
+
+
+def row(name: str) -> PeriodicTask:
+    return PeriodicTask.objects.get(name=name)
+
+
+def create_in_the_admin(name: str, **fields: object) -> PeriodicTask:
+    """Save a periodic task as the admin's form does: a schedule row, then the task."""
+    every_minute, _ = IntervalSchedule.objects.get_or_create(every=1, period="minutes")
+    return PeriodicTask.objects.create(
+        name=name, task="base.tasks.add", interval=every_minute, args="[3, 4]", **fields
+    )
+
+
+def test_beat_starts_by_writing_every_settings_entry() -> None:
+    symbol_by_name(settings.CELERY_BEAT_SCHEDULER)(app=app)  # What `celery beat` builds.
+
+    rows = {task.name: task for task in PeriodicTask.objects.all()}
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        assert (rows[name].task, rows[name].description) == (entry["task"], FROM_SETTINGS), name
+    assert rows["clear-expired-sessions"].crontab.hour == "3"
+    assert rows["heartbeat"].interval.every == 300
+    assert "celery.backend_cleanup" in rows  # Celery's own entry, as DatabaseScheduler adds it.
+
+
+def test_a_second_run_changes_nothing() -> None:
+    reconcile(SCHEDULE, "disable")
+    before = list(PeriodicTask.objects.values())
+
+    result = reconcile(SCHEDULE, "disable")
+
+    assert str(result) == (
+        "Beat schedule reconciled with CELERY_BEAT_SCHEDULE: 2 unchanged; "
+        "0 not from settings left alone"
+    )
+    assert list(PeriodicTask.objects.values()) == before
+
+
+def test_a_changed_entry_is_updated_to_match_settings() -> None:
+    reconcile(SCHEDULE, "disable")
+
+    result = reconcile(SCHEDULE | {"report": {**SCHEDULE["report"], "args": (5, 6)}}, "disable")
+
+    assert result.updated == ["report"]
+    assert row("report").args == "[5, 6]"
+
+
+def test_a_removed_entry_is_disabled_and_enabled_again_when_it_comes_back() -> None:
+    reconcile(SCHEDULE, "disable")
+
+    assert reconcile(without("report"), "disable").disabled == ["report"]
+    assert (row("report").enabled, row("report").description) == (False, REMOVED)
+    assert reconcile(without("report"), "disable").disabled == []  # Once.
+
+    assert reconcile(SCHEDULE, "disable").reenabled == ["report"]
+    assert (row("report").enabled, row("report").description) == (True, FROM_SETTINGS)
+
+
+def test_a_removed_entry_is_deleted_when_so_configured() -> None:
+    reconcile(SCHEDULE, "disable")
+
+    assert reconcile(without("report"), "delete").deleted == ["report"]
+    assert not PeriodicTask.objects.filter(name="report").exists()
+
+
+def test_an_entry_created_in_the_admin_is_never_touched() -> None:
+    reconcile(SCHEDULE, "disable")
+    created = model_to_dict(create_in_the_admin("admin-entry", description="Ops: every minute"))
+
+    for mode in ("disable", "delete"):
+        assert reconcile(without("report"), mode).left_alone == 1
+        assert model_to_dict(row("admin-entry")) == created
+
+
+def test_an_entry_disabled_in_the_admin_stays_disabled() -> None:
+    reconcile(SCHEDULE, "disable")
+    disabled = row("report")
+    disabled.enabled = False
+    disabled.args = "[100, 200]"
+    disabled.save()
+
+    reconcile(SCHEDULE, "disable")
+
+    assert row("report").enabled is False
+    assert row("report").args == "[1, 2]"  # Settings still own the arguments.
+
+
+def test_an_entry_removed_while_disabled_stays_disabled_when_it_comes_back() -> None:
+    reconcile(SCHEDULE, "disable")
+    PeriodicTask.objects.filter(name="report").update(enabled=False)
+
+    reconcile(without("report"), "disable")
+    assert row("report").description == REMOVED_WHILE_DISABLED
+    reconcile(SCHEDULE, "disable")
+
+    assert (row("report").enabled, row("report").description) == (False, FROM_SETTINGS)
+
+
+def test_settings_take_over_an_admin_entry_of_the_same_name() -> None:
+    create_in_the_admin("report", enabled=False)
+
+    assert reconcile(SCHEDULE, "disable").updated == ["report"]
+    assert (row("report").args, row("report").description) == ("[1, 2]", FROM_SETTINGS)
+    assert row("report").enabled is False
+
+
+def test_an_entry_that_cannot_be_written_leaves_the_others_alone(caplog) -> None:
+    broken = {"broken": {"task": "base.tasks.add", "schedule": "*/5 * * * *"}}
+
+    result = reconcile(SCHEDULE | broken, "disable")
+
+    assert (result.created, result.failed) == (["report", "cleanup"], ["broken"])
+    assert "Could not write CELERY_BEAT_SCHEDULE entry 'broken'" in caplog.text
+
+
+def test_an_unknown_removed_entries_setting_is_refused() -> None:
+    with pytest.raises(ImproperlyConfigured, match="BEAT_REMOVED_ENTRIES must be one of"):
+        reconcile(SCHEDULE, "archive")
+
+
+def test_the_command_reports_what_it_did(capsys) -> None:
+    call_command("reconcile_beat_schedule")
+
+    assert capsys.readouterr().out == (
+        "Beat schedule reconciled with CELERY_BEAT_SCHEDULE: created "
+        f"{', '.join(settings.CELERY_BEAT_SCHEDULE)}; 0 unchanged; "
+        "0 not from settings left alone\n"
+    )

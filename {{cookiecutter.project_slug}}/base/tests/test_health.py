@@ -1,0 +1,57 @@
+"""The web health endpoint and the worker-alive probe, which need no broker."""
+
+import os
+import socket
+import time
+import urllib.parse
+
+from {{ cookiecutter.project_slug }}.liveness import liveness_file
+
+from .conftest import probe
+
+
+def test_health_answers_plain_http_to_any_host_before_the_https_redirect(client, settings) -> None:
+    settings.SECURE_SSL_REDIRECT = True
+    settings.ALLOWED_HOSTS = ["example.com"]
+
+    # A probe speaks plain HTTP to the container's address, which ALLOWED_HOSTS lacks.
+    health = client.get("/health/", HTTP_HOST="10.0.0.7:8000")
+    page = client.get("/admin/", HTTP_HOST="example.com")
+
+    assert (health.status_code, health.content) == (200, b"ok")
+    assert (page.status_code, page["Location"]) == (301, "https://example.com/admin/")
+
+
+def test_web_alive_passes_while_the_server_answers(live_server) -> None:
+    port = urllib.parse.urlsplit(live_server.url).port
+
+    completed = probe("web-alive", PORT=str(port))
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout == "web-alive: ok\n"
+
+
+def test_web_alive_fails_when_no_server_listens() -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+
+    completed = probe("web-alive", PORT=str(port))
+
+    assert completed.returncode == 1
+    assert f"http://127.0.0.1:{port}/health/ did not answer" in completed.stderr
+
+
+def test_worker_alive_passes_only_while_the_liveness_file_is_fresh(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("CELERY_LIVENESS_DIR", str(tmp_path))  # For the probe's process too.
+    path = liveness_file(f"unit@{socket.gethostname()}")
+
+    def worker_alive() -> int:
+        return probe("worker-alive", "--node", "unit@%h").returncode
+
+    assert worker_alive() == 1  # No file: no such worker.
+    path.touch()
+    assert worker_alive() == 0
+    a_minute_ago = time.time() - 60
+    os.utime(path, (a_minute_ago, a_minute_ago))
+    assert worker_alive() == 1  # Older than the default limit, 30 s.

@@ -1,0 +1,90 @@
+"""The example tasks, run the way callers run them (.delay, canvas), inline here."""
+
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from celery import chain, group
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
+from django.utils import timezone
+
+from base.tasks import (
+    WebhookRejected,
+    add,
+    clear_expired_sessions,
+    deliver_webhook,
+    heartbeat,
+    long_running_job,
+    mul,
+    xsum,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_arithmetic_tasks_return_their_results() -> None:
+    assert add.delay(2, 2).get() == 4
+    assert mul.delay(3, 4).get() == 12
+    assert xsum.delay([1, 2, 3]).get() == 6
+
+
+def test_a_chain_passes_each_result_to_the_next_task() -> None:
+    assert chain(add.s(2, 2), mul.s(10)).delay().get() == 40
+
+
+def test_a_group_returns_every_result_in_order() -> None:
+    assert group(add.s(n, n) for n in range(4)).delay().get() == [0, 2, 4, 6]
+
+
+def test_the_tasks_are_registered_under_their_module_names() -> None:
+    assert add.name == "base.tasks.add"
+    assert xsum.name == "base.tasks.xsum"
+
+
+def test_webhook_is_retried_until_the_receiver_recovers(webhook_server) -> None:
+    webhook_server.statuses = [503, 502, 200]
+
+    result = deliver_webhook.delay(webhook_server.url, {"event": "signup"})
+
+    assert result.get() == 200
+    assert webhook_server.bodies == [b'{"event": "signup"}'] * 3
+
+
+def test_webhook_refused_by_the_receiver_fails_without_retrying(webhook_server) -> None:
+    webhook_server.statuses = [404]
+
+    result = deliver_webhook.delay(webhook_server.url, {"event": "signup"})
+
+    with pytest.raises(WebhookRejected, match="answered 404"):
+        result.get()
+
+    assert len(webhook_server.bodies) == 1
+
+
+def test_long_running_job_reports_each_step_then_returns_the_total() -> None:
+    with mock.patch.object(
+        long_running_job, "update_state", wraps=long_running_job.update_state
+    ) as update_state:
+        result = long_running_job.delay(3)
+
+    assert result.get() == {"done": 3, "total": 3}
+    assert [call.kwargs for call in update_state.call_args_list] == [
+        {"state": "PROGRESS", "meta": {"done": done, "total": 3}} for done in range(3)
+    ]
+
+
+def test_heartbeat_returns_the_time_it_ran() -> None:
+    before = timezone.now()
+    assert heartbeat.delay().get() >= before.isoformat()
+
+
+def test_clear_expired_sessions_keeps_live_sessions() -> None:
+    expired, live = SessionStore(), SessionStore()
+    expired.set_expiry(timezone.now() - timedelta(days=1))
+    expired.create()
+    live.create()
+
+    clear_expired_sessions.delay().get()
+
+    assert list(Session.objects.values_list("session_key", flat=True)) == [live.session_key]

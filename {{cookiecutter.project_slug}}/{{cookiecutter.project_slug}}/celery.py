@@ -1,0 +1,40 @@
+"""The Celery application.
+
+`celery -A {{ cookiecutter.project_slug }} worker` and `beat` start from here.
+"""
+
+import logging.handlers
+import os
+
+from celery import Celery
+from celery.signals import after_setup_logger
+
+from .liveness import LivenessFile
+
+# Same default as manage.py; production processes set DJANGO_SETTINGS_MODULE themselves.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "{{ cookiecutter.project_slug }}.settings.dev")
+
+app = Celery("{{ cookiecutter.project_slug }}")
+
+# Every Django setting named CELERY_<NAME> configures Celery's <name> setting.
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+# Import tasks.py from every installed app.
+app.autodiscover_tasks()
+
+# Workers keep a file fresh for the liveness probe, worker-alive (see health.py).
+app.steps["worker"].add(LivenessFile)
+
+
+@after_setup_logger.connect
+def also_log_to_logfile(logger: logging.Logger, logfile: str | None, **kwargs) -> None:
+    """Honour --logfile (celery multi, deploy/systemd), which Celery alone would ignore.
+
+    Django's LOGGING has already given the root logger a handler, so Celery adds none.
+    Pool processes inherit the file handler from the worker that forked them, so their
+    records join its file once. WatchedFileHandler reopens the file after logrotate.
+    """
+    if logfile and not any(isinstance(h, logging.FileHandler) for h in logger.handlers):
+        handler = logging.handlers.WatchedFileHandler(logfile)
+        handler.setFormatter(logger.handlers[0].formatter)
+        logger.addHandler(handler)

@@ -1,0 +1,147 @@
+"""Health probes for Docker health checks and Kubernetes probes, one command each.
+
+`python -m {{ cookiecutter.project_slug }}.health PROBE...` runs the probes named:
+
+    web-alive       the web server answers /health/
+    worker-alive    the worker runs: its liveness file is fresh (needs no broker)
+    worker-ready    the worker answers a ping through the broker
+    beat-alive      beat answers a ping through the broker
+{%- if cookiecutter.use_flower %}
+    flower-alive    Flower answers /healthcheck
+{%- endif %}
+
+It exits 0 when all pass and 1 otherwise, saying why in one line. --node names the worker
+or beat as its --hostname did (default: the name it takes on this host, celery@host or
+celerybeat@host).
+"""
+
+import argparse
+import os
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+
+from celery.beat import beat_nodename
+from celery.utils.nodenames import default_nodename, host_format
+from django.http import HttpRequest, HttpResponse
+
+from .celery import app
+from .liveness import liveness_file
+
+HEALTH_PATH = "/health/"
+
+
+class HealthCheckMiddleware:
+    """Answer GET /health/ with 200 before any other middleware sees the request.
+
+    Probes speak plain HTTP to the server's own address: SecurityMiddleware would redirect
+    them to HTTPS (SECURE_SSL_REDIRECT, on in production) and the host check would refuse
+    their Host header (an IP address, not in ALLOWED_HOSTS). So this comes first in
+    MIDDLEWARE. It answers "the server serves requests" and touches no database, so a
+    database outage does not get every web process restarted.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == HEALTH_PATH:
+            return HttpResponse("ok", content_type="text/plain")
+        return self.get_response(request)
+
+
+def web_alive(options: argparse.Namespace) -> str | None:
+    """The server on PORT (gunicorn's own variable; default 8000) answers /health/."""
+    return answers(f"http://127.0.0.1:{os.environ.get('PORT') or 8000}{HEALTH_PATH}", options)
+{%- if cookiecutter.use_flower %}
+
+
+def flower_alive(options: argparse.Namespace) -> str | None:
+    """Flower on FLOWER_PORT (Flower's own variable; default 5555) answers /healthcheck."""
+    return answers(f"http://127.0.0.1:{os.environ.get('FLOWER_PORT') or 5555}/healthcheck", options)
+{%- endif %}
+
+
+def answers(url: str, options: argparse.Namespace) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=options.timeout):
+            return None
+    except OSError as error:  # Refused, timed out, or an HTTP error status.
+        return f"{url} did not answer: {error}"
+
+
+def worker_alive(options: argparse.Namespace) -> str | None:
+    """The worker's liveness file is younger than --max-age; needs no broker."""
+    node = host_format(default_nodename(options.node))
+    path = liveness_file(node)
+    try:
+        age = time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return f"{path} does not exist: no worker named {node} runs on this host"
+    if age > options.max_age:
+        return f"{path} is {age:.0f} s old (over {options.max_age:g} s): {node} is gone or frozen"
+    return None
+
+
+def worker_ready(options: argparse.Namespace) -> str | None:
+    """The worker answers a ping: it is connected to the broker and its loop turns."""
+    return ping(host_format(default_nodename(options.node)), options)
+
+
+def beat_alive(options: argparse.Namespace) -> str | None:
+    """Beat answers a ping (CELERY_BEAT_ENABLE_REMOTE_CONTROL).
+
+    Celery stops answering for beat once its scheduler has not ticked for twice its
+    longest sleep (at least 60 s), so a stuck beat fails this probe too.
+    """
+    return ping(beat_nodename(options.node), options)
+
+
+def ping(node: str, options: argparse.Namespace) -> str | None:
+    try:
+        replies = app.control.ping(destination=[node], timeout=options.timeout, limit=1)
+    except Exception as error:  # The broker is unreachable: say so, as a failed probe.
+        return f"could not ping {node}: {error!r}"
+    if any(node in reply for reply in replies):
+        return None
+    return f"{node} did not answer a ping within {options.timeout:g} s"
+
+
+PROBES: dict[str, Callable[[argparse.Namespace], str | None]] = {
+    "web-alive": web_alive,
+    "worker-alive": worker_alive,
+    "worker-ready": worker_ready,
+    "beat-alive": beat_alive,
+{%- if cookiecutter.use_flower %}
+    "flower-alive": flower_alive,
+{%- endif %}
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m {{ cookiecutter.project_slug }}.health",
+        description="Exit 0 when every probe named passes, 1 otherwise.",
+    )
+    parser.add_argument("probes", nargs="+", choices=PROBES, metavar="PROBE")
+    parser.add_argument("--node", help="the worker's or beat's --hostname (default: its default)")
+    parser.add_argument(
+        "--max-age", type=float, default=30.0, help="worker-alive's limit, in seconds (30)"
+    )
+    parser.add_argument("--timeout", type=float, default=5.0, help="per probe, in seconds (5)")
+    options = parser.parse_args(argv)
+
+    healthy = True
+    for name in options.probes:
+        problem = PROBES[name](options)
+        if problem is None:
+            print(f"{name}: ok")
+        else:
+            print(f"{name}: {problem}", file=sys.stderr)
+            healthy = False
+    return 0 if healthy else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

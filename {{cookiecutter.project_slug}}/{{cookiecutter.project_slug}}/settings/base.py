@@ -1,0 +1,211 @@
+"""Settings shared by every environment; dev.py, test.py and prod.py change only what differs.
+
+Every deploy-specific value comes from an environment variable (see .env.example).
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from celery.schedules import crontab
+
+from {{ cookiecutter.project_slug }}.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+# Django
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+{%- if cookiecutter.scheduler == "database" %}
+    "django_celery_beat",
+{%- endif %}
+{%- if cookiecutter.result_backend == "django-db" %}
+    "django_celery_results",
+{%- endif %}
+    "base",
+]
+
+MIDDLEWARE = [
+    # First: answers /health/ probes before the HTTPS redirect and the host check.
+    "{{ cookiecutter.project_slug }}.health.HealthCheckMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "{{ cookiecutter.project_slug }}.urls"
+WSGI_APPLICATION = "{{ cookiecutter.project_slug }}.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def database(url: str) -> dict:
+    """Django's DATABASES entry for a database URL such as postgres://user@host/name."""
+    # Persistent connections with a health check: cheap reuse, no stale sockets.
+    return dj_database_url.parse(
+        url, conn_max_age=env_int("DJANGO_CONN_MAX_AGE", 60), conn_health_checks=True
+    )
+
+
+DATABASES = {"default": database(env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "{{ cookiecutter.timezone }}"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles"))
+
+EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25)
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "{{ cookiecutter.author_email }}")
+
+# Celery writes through these loggers too: worker_hijack_root_logger is off below.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s [%(name)s] %(processName)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+}
+
+# Celery: every CELERY_<NAME> here is Celery's <name> setting (see celery.py).
+
+# Empty means "no broker": memory:// keeps messages in this process, where Celery's
+# own default (amqp://guest@localhost) would publish to a broker nobody configured.
+# dev.py then runs tasks inline; prod.py refuses to start.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "memory://localhost/")
+{%- if cookiecutter.result_backend == "django-db" %}
+# Results are rows in the project's database, listed in the admin.
+CELERY_RESULT_BACKEND = "django-db"
+{%- elif cookiecutter.result_backend == "redis" and cookiecutter.broker == "redis" %}
+# Results go to Redis; the broker's Redis serves unless told otherwise.
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
+{%- elif cookiecutter.result_backend == "redis" %}
+# Results go to Redis; RabbitMQ cannot hold them, so this needs its own URL.
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND")
+{%- endif %}
+# Same clock as Django, so crontab entries mean the time the project lives in.
+CELERY_TIMEZONE = TIME_ZONE
+# JSON only: pickle would let anyone who can publish a message run code on the workers.
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+# Acknowledge after the task ran, so a crashed worker's task is delivered again.
+CELERY_TASK_ACKS_LATE = True
+# A task whose worker process died (OOM, segfault) is retried within its max_retries,
+# so one poison message cannot loop forever; requeued if that retry cannot be sent.
+CELERY_TASK_RETRY_ON_WORKER_LOST = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Pool processes per worker; unset (or 0) means one per CPU, which in a container is the
+# host's CPU count, not the container's share: set it there.
+CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 0) or None
+# Take one message at a time: with acks_late a long task no longer holds others back.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Every task ends: the soft limit raises SoftTimeLimitExceeded inside the task so it
+# can clean up; the hard limit, 10 % later, kills the process if cleanup hangs.
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int(
+    "CELERY_TASK_SOFT_TIME_LIMIT", CELERY_TASK_TIME_LIMIT * 9 // 10
+)
+# STARTED shows which tasks are running now, at the cost of one more result write.
+CELERY_TASK_TRACK_STARTED = env_bool("CELERY_TASK_TRACK_STARTED", default=True)
+# Events feed Flower and `celery events`; turn off to save broker traffic.
+CELERY_WORKER_SEND_TASK_EVENTS = env_bool("CELERY_TASK_EVENTS", default=True)
+CELERY_TASK_SEND_SENT_EVENT = CELERY_WORKER_SEND_TASK_EVENTS
+# Store task name, args and worker with each result, so a result explains itself.
+CELERY_RESULT_EXTENDED = True
+# Results are kept a week; beat's built-in celery.backend_cleanup removes older ones.
+CELERY_RESULT_EXPIRES = timedelta(days=7)
+# Keep retrying the broker at startup too, so a worker outlives a broker that starts late.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# On broker connection loss the unacknowledged tasks go back to the queue; cancel
+# the running copies instead of letting them finish and run twice.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Show the worker's traceback when the caller re-raises a task's exception (needs tblib).
+CELERY_TASK_REMOTE_TRACEBACKS = True
+# Let Django's LOGGING, not Celery, decide where log records go.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+{%- if cookiecutter.broker == "redis" %}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Redis hands an unacknowledged task to another worker after this many seconds;
+    # with acks_late it must exceed the hard time limit, or long tasks run twice.
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 2 * CELERY_TASK_TIME_LIMIT),
+    # Prefix every broker key, so one Redis can also serve the cache.
+    "global_keyprefix": "{{ cookiecutter.project_slug }}:",
+}
+{%- endif %}
+{%- if cookiecutter.result_backend == "redis" %}
+# Same prefix for result keys.
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": "{{ cookiecutter.project_slug }}:"}
+{%- endif %}
+# Beat answers `celery inspect ping`, so its health can be checked like a worker's.
+CELERY_BEAT_ENABLE_REMOTE_CONTROL = True
+{%- if cookiecutter.scheduler == "database" %}
+# Beat reads its schedule from the database (editable in the admin). When it starts it
+# reconciles the database with the entries below (base/beat_database.py says how).
+CELERY_BEAT_SCHEDULER = "base.beat_database:ReconcilingDatabaseScheduler"
+# An entry removed from CELERY_BEAT_SCHEDULE is disabled: reversible, and its history
+# stays in the admin. "delete" removes its row instead.
+BEAT_REMOVED_ENTRIES = "disable"
+{%- else %}
+# Beat keeps the schedule below; its last-run times live in this file, which must be
+# writable and must not be shared by two beat processes. Beat refuses to start, in one
+# line, when it cannot use the file (base/beat_file.py).
+CELERY_BEAT_SCHEDULER = "base.beat_file:CheckedPersistentScheduler"
+CELERY_BEAT_SCHEDULE_FILENAME = env_str(
+    "CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "celerybeat-schedule")
+)
+{%- endif %}
+CELERY_BEAT_SCHEDULE = {
+    "heartbeat": {
+        "task": "base.tasks.heartbeat",
+        "schedule": timedelta(minutes=5),
+    },
+    "clear-expired-sessions": {
+        "task": "base.tasks.clear_expired_sessions",
+        "schedule": crontab(hour=3, minute=30),
+    },
+}

@@ -1,0 +1,9 @@
+"""WSGI entry point for production servers (gunicorn, uWSGI)."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "{{ cookiecutter.project_slug }}.settings.prod")
+
+application = get_wsgi_application()
