@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import os
 import shutil
 import signal
@@ -11,13 +9,14 @@ import socket
 import subprocess
 import sys
 import time
-import tomllib
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+import projects
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -143,6 +142,14 @@ def background(
         process.wait(timeout=60)
 
 
+def find_python(version: str) -> Path:
+    """Return an interpreter for `version` (see projects.find_python); fail the test if none."""
+    try:
+        return projects.find_python(version)
+    except projects.ProjectEnvironmentError as error:
+        pytest.fail(str(error), pytrace=False)
+
+
 def free_port() -> int:
     """A TCP port on loopback that nothing listens on right now."""
     with socket.socket() as probe:
@@ -161,26 +168,6 @@ def wait_for_page(url: str, process: subprocess.Popen, timeout: float) -> int:
         except OSError:
             time.sleep(1)
     raise AssertionError(f"{url} did not answer within {timeout} s")
-
-
-def find_python(version: str) -> Path:
-    """Return an interpreter for `version`: on PATH, or installed by pyenv."""
-    candidates = [shutil.which(f"python{version}")]
-    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    candidates += sorted(pyenv_root.glob(f"versions/{version}.*/bin/python{version}"))
-    for candidate in filter(None, candidates):
-        probe = subprocess.run([candidate, "--version"], capture_output=True, text=True)
-        if probe.returncode == 0 and probe.stdout.startswith(f"Python {version}."):
-            return Path(candidate)
-    pytest.fail(f"Python {version} is not installed (looked on PATH and under {pyenv_root})")
-
-
-@contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on `path`, so xdist workers take turns."""
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
 
 
 @pytest.fixture(scope="session")
@@ -204,46 +191,18 @@ def bake(cookies_session) -> Callable[..., Path]:
 def project_python(tmp_path_factory, worker_id) -> Callable[[Path], Path]:
     """Return the Python of a virtualenv holding a rendered project's dependencies.
 
-    The dependencies come from the project's own pyproject.toml (with the dev extra).
-    Projects with the same dependencies and Python version share one virtualenv,
-    across xdist workers too; uv's cache makes each new one quick.
+    tests/projects.py builds it; projects with the same dependencies and Python version
+    share one virtualenv, across xdist workers too.
     """
     shared = tmp_path_factory.getbasetemp()
     if worker_id != "master":
         shared = shared.parent  # The directory all xdist workers share.
-    venvs = shared / "venvs"
-    venvs.mkdir(exist_ok=True)
-    uv = VENV_BIN / "uv"
 
     def python_for(project: Path) -> Path:
-        pyproject = tomllib.loads((project / "pyproject.toml").read_text())
-        version = pyproject["project"]["requires-python"].removeprefix(">=")
-        requirements = sorted(
-            pyproject["project"]["dependencies"]
-            + pyproject["project"]["optional-dependencies"]["dev"]
-        )
-        key = hashlib.sha256("\n".join([version, *requirements]).encode()).hexdigest()[:16]
-        venv = venvs / key
-        with locked(venvs / f"{key}.lock"):
-            if not (venv / "complete").exists():
-                run([uv, "venv", "--quiet", "--python", find_python(version), venv], cwd=project)
-                run(
-                    [
-                        uv,
-                        "pip",
-                        "install",
-                        "--quiet",
-                        "--python",
-                        venv / "bin" / "python",
-                        "--requirements",
-                        "pyproject.toml",
-                        "--extra",
-                        "dev",
-                    ],
-                    cwd=project,
-                )
-                (venv / "complete").touch()
-        return venv / "bin" / "python"
+        try:
+            return projects.project_python(project, shared / "venvs")
+        except projects.ProjectEnvironmentError as error:
+            pytest.fail(str(error), pytrace=False)
 
     return python_for
 

@@ -64,3 +64,19 @@ def postgres_url(label: str) -> str:
     The name is unique, so two runs on one machine never drop each other's database.
     """
     return f"{POSTGRES}/cdc_{label.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
+
+
+@contextmanager
+def postgres_database(label: str) -> Iterator[str]:
+    """Create a PostgreSQL database of its own; yield its URL; drop it afterwards.
+
+    For runs outside pytest-django, which would otherwise create and drop it itself.
+    """
+    url = postgres_url(label)
+    host = ["--host=127.0.0.1", "--port=5432", "--username=postgres", "--no-password"]
+    name = url.rpartition("/")[2]
+    subprocess.run(["createdb", *host, name], check=True, capture_output=True)
+    try:
+        yield url
+    finally:
+        subprocess.run(["dropdb", *host, "--force", "--if-exists", name], capture_output=True)
