@@ -195,13 +195,14 @@ def outcome(worker) -> Callable[[AsyncResult], str]:
 class OutageProxy:
     """A TCP proxy in front of the broker that can drop every connection for a while.
 
-    To the worker an outage looks like a broker restart: its connection is cut and new
-    connections are refused until the proxy listens again. The shared broker itself is
+    To the worker an outage looks like a broker restart: its connections are cut and
+    new ones are refused until the proxy listens again. The shared broker itself is
     never disturbed.
     """
 
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
+        self.lock = threading.Lock()  # Guards `sockets` between accept and outage.
         self.sockets: list[socket.socket] = []
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
@@ -215,9 +216,15 @@ class OutageProxy:
             try:
                 client, _ = listener.accept()
             except OSError:
-                return  # Closed by outage().
+                return  # Shut down by outage().
             upstream = socket.create_connection(self.target)
-            self.sockets += [client, upstream]
+            with self.lock:
+                if listener is not self.listener:
+                    # Accepted just before the outage began: cut it like the others.
+                    client.close()
+                    upstream.close()
+                    return
+                self.sockets += [client, upstream]
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self.pump, args=(source, sink), daemon=True).start()
 
@@ -229,16 +236,24 @@ class OutageProxy:
         except OSError:
             pass
         for end in (source, sink):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
             end.close()
 
     def outage(self, seconds: float) -> None:
-        self.listener.close()
-        for open_socket in self.sockets:
-            with contextlib.suppress(OSError):  # Already closed.
-                open_socket.shutdown(socket.SHUT_RDWR)
-        self.sockets.clear()
+        with self.lock:
+            listener, self.listener = self.listener, None
+            # shutdown() wakes the thread blocked in accept(); close() alone would not,
+            # and that listener would go on accepting connections during the outage.
+            listener.shutdown(socket.SHUT_RDWR)
+            listener.close()
+            for open_socket in self.sockets:
+                with contextlib.suppress(OSError):  # Already closed.
+                    open_socket.shutdown(socket.SHUT_RDWR)
+            self.sockets.clear()
         time.sleep(seconds)
-        self.listener = socket.create_server(("127.0.0.1", self.port))
+        with self.lock:
+            self.listener = socket.create_server(("127.0.0.1", self.port))
         self.listen()
 
 
