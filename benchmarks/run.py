@@ -1,0 +1,577 @@
+"""Benchmark the rendered projects' Celery against bare Celery, on this machine's services.
+
+For each broker x result backend (scheduler and the rest default), the template as it is
+in this working tree is baked and installed (tests/projects.py; virtualenvs cached in
+.benchmark-cache/), and for each broker a bare Celery app runs in the same virtualenv.
+Every configuration runs one prefork worker with the same command line, under
+benchmarks.probe, which records each task's completion and the worker's readiness; the
+producer (benchmarks/client.py) runs in the same virtualenv. Rendered projects run with
+their production settings. Rounds go round-robin over the configurations; the tables
+show medians over rounds, and --output gets every number of every round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import redis
+from cookiecutter.main import cookiecutter
+
+import projects
+from options import DECLARED
+from services import REDIS, postgres_database, rabbitmq_vhost, redis_database
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent
+CACHE = TEMPLATE_DIR / ".benchmark-cache"
+DEFAULT_OUTPUT = TEMPLATE_DIR / "test-artifacts" / "benchmark.json"
+
+BROKERS: list[str] = DECLARED["broker"]
+RESULT_BACKENDS: list[str] = DECLARED["result_backend"]
+DEFAULT = (BROKERS[0], RESULT_BACKENDS[0])  # The render nobody answered a question for.
+
+# The default render's optional trade-offs, each measured alone: the environment variable
+# the rendered settings read, and the value that turns the trade-off on.
+VARIANTS: tuple[tuple[str, str], ...] = (
+    ("CELERY_TASK_EVENTS", "true"),  # Task events for Flower and `celery events`.
+    ("CELERY_TASK_TRACK_STARTED", "true"),  # A STARTED state: one more result write.
+    ("CELERY_TASK_LOGS", "true"),  # A log line per task received and succeeded.
+)
+
+# Identical for bare and rendered workers; INFO as in the rendered systemd unit and compose.
+WORKER_ARGUMENTS = (
+    "worker",
+    "--concurrency=2",
+    "--pool=prefork",
+    "--without-gossip",
+    "--without-mingle",
+    "--without-heartbeat",
+    "--loglevel=INFO",
+)
+READY_TIMEOUT = 120
+TIMES = "\N{MULTIPLICATION SIGN}"
+STOP_TIMEOUT = 20
+# Anything that would change a setting or the imports, inherited from whoever runs this.
+# PYTHONDONTWRITEBYTECODE goes too: deployed code has its bytecode compiled.
+INHERITED_OUT = re.compile(r"^(CELERY_|DJANGO_|BENCHMARK_|BARE_|PYTHON|VIRTUAL_ENV$|DATABASE_URL$)")
+# Only migrate and the cold start import settings without isolated services; nothing
+# listens on port 1, so an unexpected connection fails instead of reaching shared data.
+UNUSED_BROKER = {"redis": "redis://127.0.0.1:1/0", "rabbitmq": "amqp://guest:guest@127.0.0.1:1//"}
+
+
+SECRET_KEY = secrets.token_urlsafe(40)
+
+
+class BenchmarkError(Exception):
+    """A step failed; the message says which, with the output that explains it."""
+
+
+@dataclass(frozen=True)
+class Configuration:
+    broker: str
+    result_backend: str  # Bare Celery always stores results in Redis.
+    bare: bool = False
+    overrides: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def name(self) -> str:
+        if self.bare:
+            return f"bare Celery, {self.broker}"
+        name = f"{self.broker}, {self.result_backend}"
+        return name + "".join(f" + {key}={value}" for key, value in self.overrides)
+
+    @property
+    def kind(self) -> str:
+        return "bare" if self.bare else "variant" if self.overrides else "rendered"
+
+    @property
+    def answers(self) -> tuple[str, str]:
+        """The project whose virtualenv runs it: bare Celery needs redis-py."""
+        return (self.broker, "redis") if self.bare else (self.broker, self.result_backend)
+
+
+ALL = [
+    *(Configuration(broker, "redis", bare=True) for broker in BROKERS),
+    *(Configuration(broker, backend) for broker in BROKERS for backend in RESULT_BACKENDS),
+    *(Configuration(*DEFAULT, overrides=(variant,)) for variant in VARIANTS),
+]
+
+
+def select(only: str | None) -> list[Configuration]:
+    """Configurations whose name contains `only`, with the ones their ratios need."""
+    chosen = {c for c in ALL if only is None or only in c.name}
+    if not chosen:
+        names = "\n  ".join(c.name for c in ALL)
+        raise BenchmarkError(f"no configuration name contains {only!r}; there are:\n  {names}")
+    if any(c.overrides for c in chosen):
+        chosen.add(Configuration(*DEFAULT))
+    chosen |= {Configuration(c.broker, "redis", bare=True) for c in set(chosen)}
+    return [c for c in ALL if c in chosen]
+
+
+@dataclass
+class Project:
+    """A baked project, its virtualenv's Python and its package name."""
+
+    path: Path
+    python: Path
+    slug: str
+
+
+@dataclass
+class Setup:
+    projects: dict[tuple[str, str], Project] = field(default_factory=dict)
+    databases: dict[Configuration, str] = field(default_factory=dict)  # Rendered only.
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_checked(command: list[str | Path], **kwargs) -> subprocess.CompletedProcess[str]:
+    completed = subprocess.run(
+        [str(part) for part in command], capture_output=True, text=True, **kwargs
+    )
+    if completed.returncode != 0:
+        raise BenchmarkError(
+            f"{' '.join(map(str, command))} exited {completed.returncode}\n"
+            f"--- stdout\n{completed.stdout}\n--- stderr\n{completed.stderr}"
+        )
+    return completed
+
+
+def clean_environment() -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if not INHERITED_OUT.match(k)}
+    environment["PYTHONPATH"] = str(TEMPLATE_DIR)  # benchmarks.probe, .bare and .client.
+    return environment
+
+
+def django_environment(project: Project, database: str, broker: str, backend: str | None):
+    """What the production settings require, plus the URLs of this run's services."""
+    environment = {
+        "DJANGO_SETTINGS_MODULE": f"{project.slug}.settings.prod",
+        "DJANGO_SECRET_KEY": SECRET_KEY,
+        "DJANGO_ALLOWED_HOSTS": "localhost",
+        "DATABASE_URL": database,
+        "CELERY_BROKER_URL": broker,
+    }
+    if backend:
+        environment["CELERY_RESULT_BACKEND"] = backend
+    return environment
+
+
+def bake(answers: tuple[str, str], output: Path) -> Path:
+    broker, result_backend = answers
+    output.mkdir(parents=True)
+    context = {"broker": broker, "result_backend": result_backend}
+    try:
+        project = cookiecutter(
+            str(TEMPLATE_DIR), no_input=True, extra_context=context, output_dir=str(output)
+        )
+    except Exception as error:  # Cookiecutter's, a hook's, or Jinja's.
+        raise BenchmarkError(f"baking {context} failed: {error}") from error
+    return Path(project)
+
+
+def prepare(configurations: list[Configuration], run_dir: Path, stack: ExitStack) -> Setup:
+    """Bake and install each project; give each rendered configuration a migrated database."""
+    setup = Setup()
+    for answers in dict.fromkeys(c.answers for c in configurations):
+        path = bake(answers, run_dir / "projects" / "-".join(answers))
+        log(f"baked {path.name} ({', '.join(answers)}); installing its virtualenv")
+        try:
+            python = projects.project_python(path, CACHE / "venvs")
+        except projects.ProjectEnvironmentError as error:
+            raise BenchmarkError(str(error)) from None
+        setup.projects[answers] = Project(path, python, slug=path.name)
+        # Bytecode, as deployed code has: no worker or import compiles what it loads.
+        venv = python.parent.parent
+        run_checked([python, "-m", "compileall", "-q", "-j", "0", venv, path], cwd=path)
+
+    rendered = [c for c in configurations if not c.bare]
+    for index, configuration in enumerate(rendered):
+        setup.databases[configuration] = stack.enter_context(postgres_database(f"bench_{index}"))
+
+    def migrate(configuration: Configuration) -> None:
+        project = setup.projects[configuration.answers]
+        unused = UNUSED_BROKER[configuration.broker]
+        separate_redis = configuration.broker != "redis" and configuration.result_backend == "redis"
+        backend = UNUSED_BROKER["redis"] if separate_redis else None
+        environment = django_environment(project, setup.databases[configuration], unused, backend)
+        run_checked(
+            [project.python, "manage.py", "migrate", "--noinput"],
+            cwd=project.path,
+            env={**clean_environment(), **environment},
+        )
+
+    log(f"migrating {len(rendered)} PostgreSQL databases")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(migrate, rendered))
+    return setup
+
+
+@contextmanager
+def services(configuration: Configuration, label: str) -> Iterator[tuple[str, str | None]]:
+    """A broker URL and, where needed, a result backend URL, isolated and removed after."""
+    with ExitStack() as stack:
+        if configuration.broker == "redis":
+            broker = stack.enter_context(redis_database())
+            # The broker's Redis, as the bare app's backend, and as the rendered redis
+            # backend's default when the broker is Redis.
+            backend = broker if configuration.bare else None
+        else:
+            broker = stack.enter_context(rabbitmq_vhost(label))
+            needs_redis = configuration.bare or configuration.result_backend == "redis"
+            backend = stack.enter_context(redis_database()) if needs_redis else None
+        yield broker, backend
+
+
+@contextmanager
+def worker(command: list[str | Path], cwd: Path, env: dict[str, str], log_path: Path):
+    """A worker in its own process group; SIGTERM, then SIGKILL, to the whole group after."""
+    process = subprocess.Popen(
+        [str(part) for part in command],
+        cwd=cwd,
+        env=env,
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        yield process
+    finally:
+        for stop in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(process.pid, stop)
+                process.wait(timeout=STOP_TIMEOUT)
+                break
+            except ProcessLookupError:
+                break
+            except subprocess.TimeoutExpired:
+                continue
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+def measure(
+    configuration: Configuration, setup: Setup, args: argparse.Namespace, files: Path
+) -> dict[str, object]:
+    """Start a worker, wait until it is ready, run the client against it; its numbers."""
+    project = setup.projects[configuration.answers]
+    files.mkdir()
+    completions, ready, worker_log = files / "completions", files / "ready", files / "worker.log"
+    environment = {
+        **clean_environment(),
+        "BENCHMARK_COMPLETIONS": str(completions),
+        "BENCHMARK_READY": str(ready),
+    }
+    with services(configuration, f"bench-{files.name}") as (broker, backend):
+        if configuration.bare:
+            app, task = "benchmarks.bare", "benchmarks.bare:add"
+            environment |= {"BARE_BROKER_URL": broker, "BARE_RESULT_BACKEND": backend}
+        else:
+            app, task = project.slug, "base.tasks:add"
+            database = setup.databases[configuration]
+            environment |= django_environment(project, database, broker, backend)
+            environment |= {"CELERY_LIVENESS_DIR": str(files), **dict(configuration.overrides)}
+        environment["BENCHMARK_APP"] = app
+        command = [project.python, "-m", "celery", "-A", "benchmarks.probe:app"]
+        started = time.time()
+        with worker([*command, *WORKER_ARGUMENTS], project.path, environment, worker_log) as w:
+            while not ready.exists():
+                if w.poll() is not None or time.time() - started > READY_TIMEOUT:
+                    raise BenchmarkError(
+                        f"{configuration.name}: the worker was not ready "
+                        f"(exit status {w.poll()}); its log ends with:\n{tail(worker_log)}"
+                    )
+                time.sleep(0.01)
+            ready_s = float(ready.read_text()) - started
+            client = subprocess.run(
+                [
+                    *(project.python, "-m", "benchmarks.client", "--app", app, "--task", task),
+                    *("--completions", completions, "--tasks", str(args.tasks)),
+                    *("--round-trips", str(args.round_trips), "--warmup", str(args.warmup)),
+                ],
+                cwd=project.path,
+                env=environment,
+                capture_output=True,
+                text=True,
+            )
+            if client.returncode != 0:
+                raise BenchmarkError(
+                    f"{configuration.name}: the client exited {client.returncode}:\n"
+                    f"{client.stderr}\n--- the worker's log ends with:\n{tail(worker_log)}"
+                )
+    return {"ready_s": ready_s, **json.loads(client.stdout)}
+
+
+def cold_start(setup: Setup, runs: int) -> dict[str, dict[str, object]]:
+    """Wall time of a fresh interpreter that loads the default render's Celery app, and
+    bare Celery's for comparison, alternated; one untimed run each first."""
+    project = setup.projects[DEFAULT]
+    database = setup.databases[Configuration(*DEFAULT)]
+    unused = UNUSED_BROKER[DEFAULT[0]]
+    commands = {
+        project.slug: (
+            f"import django; django.setup(); import {project.slug}.celery",
+            django_environment(project, database, unused, None),
+        ),
+        "bare Celery": (
+            "import benchmarks.bare",
+            {"BARE_BROKER_URL": unused, "BARE_RESULT_BACKEND": UNUSED_BROKER["redis"]},
+        ),
+    }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for attempt in range(runs + 1):
+        for name, (code, environment) in commands.items():
+            started = time.perf_counter()
+            run_checked(
+                [project.python, "-c", code],
+                cwd=project.path,
+                env={**clean_environment(), **environment},
+            )
+            if attempt:
+                times[name].append(time.perf_counter() - started)
+    return {
+        name: {
+            "command": f'python -c "{commands[name][0]}"',
+            "runs_s": samples,
+            "median_s": statistics.median(samples),
+        }
+        for name, samples in times.items()
+    }
+
+
+def machine(versions: dict[str, str | None] | None) -> dict[str, object]:
+    """What these numbers were measured on."""
+
+    def quiet(command: list[str]) -> str | None:
+        try:
+            completed = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return completed.stdout.strip() or None if completed.returncode == 0 else None
+
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = re.search(r"^model name\s*:\s*(.*)$", cpuinfo, re.MULTILINE)
+    memory = re.search(r"^MemTotal:\s*(\d+) kB", Path("/proc/meminfo").read_text(), re.MULTILINE)
+    try:
+        redis_version = redis.Redis.from_url(REDIS).info("server")["redis_version"]
+    except redis.RedisError:
+        redis_version = None
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model.group(1) if model else None,
+        "memory_gib": round(int(memory.group(1)) / 2**20, 1) if memory else None,
+        "platform": platform.platform(),
+        "python_driver": platform.python_version(),
+        "project_packages": versions,
+        "redis_server": redis_version,
+        "rabbitmq_server": quiet(["rabbitmqctl", "--quiet", "version"]),
+        "postgresql_server": quiet(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", "show server_version"]
+        ),
+    }
+
+
+def median(rounds: list[dict[str, object]], key: str) -> float | None:
+    values = [r[key] for r in rounds if r[key] is not None]
+    return statistics.median(values) if values else None
+
+
+def cell(value: float | None, digits: int) -> str:
+    return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = [header, ["---"] * len(header), *rows]
+    return "\n".join("| " + " | ".join(line) + " |" for line in lines)
+
+
+def report(results: dict[Configuration, list[dict[str, object]]], args, cold) -> str:
+    medians = {
+        c: {
+            k: median(rounds, k)
+            for k in ("tasks_per_s", "enqueue_per_s", "get_p50_ms", "get_p99_ms", "ready_s")
+        }
+        for c, rounds in results.items()
+    }
+
+    def row(c: Configuration, reference: Configuration, label: str) -> list[str]:
+        m, base = medians[c], medians.get(reference)
+        ratio = m["tasks_per_s"] / base["tasks_per_s"] if base else None
+        return [
+            label,
+            cell(m["tasks_per_s"], 0),
+            "n/a" if ratio is None else f"{ratio:.2f}",
+            cell(m["enqueue_per_s"], 0),
+            cell(m["get_p50_ms"], 1),
+            cell(m["get_p99_ms"], 1),
+            cell(m["ready_s"], 2),
+        ]
+
+    columns = ["tasks/s", "enqueue/s", "get p50 ms", "get p99 ms", "ready s"]
+    main_rows = [
+        row(c, Configuration(c.broker, "redis", bare=True), c.name)
+        for c in results
+        if not c.overrides
+    ]
+    parts = [
+        f"{args.tasks} tasks, {args.round_trips} round trips, medians of {args.rounds} "
+        f"rounds; one prefork worker, concurrency 2; rendered projects with production settings",
+        "",
+        table(["configuration", columns[0], f"{TIMES} bare", *columns[1:]], main_rows),
+    ]
+    default = Configuration(*DEFAULT)
+    variants = [c for c in results if c.overrides]
+    if variants:
+        variant_rows = [row(default, default, "as rendered")]
+        variant_rows += [row(c, default, c.name.partition(" + ")[2]) for c in variants]
+        header = [f"{', '.join(DEFAULT)} with", columns[0], f"{TIMES} as rendered", *columns[1:]]
+        parts += ["", table(header, variant_rows)]
+    if cold:
+        bare = cold["bare Celery"]["median_s"]
+        cold_rows = [
+            [f"`{entry['command']}`", f"{entry['median_s']:.3f}", f"{entry['median_s'] / bare:.2f}"]
+            for entry in cold.values()
+        ]
+        parts += ["", table(["cold start", "median s", f"{TIMES} bare"], cold_rows)]
+    return "\n".join(parts)
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="scripts/benchmark",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--tasks", type=int, default=3000, help="tasks per throughput run")
+    parser.add_argument("--round-trips", type=int, default=300, help=".get() latency samples")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds over all configurations")
+    parser.add_argument(
+        "--only",
+        help="configurations whose name contains this text (and "
+        "the bare Celery and default render their ratios need)",
+    )
+    parser.add_argument("--cold-start-runs", type=int, default=10, help="timed imports")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="raw numbers (JSON)")
+    parser.add_argument("--list", action="store_true", help="list the configurations and stop")
+    args = parser.parse_args(argv)
+    for name in ("tasks", "round_trips", "rounds", "cold_start_runs"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    args.warmup = min(200, max(10, args.tasks // 10))
+    return args
+
+
+def benchmark(args: argparse.Namespace) -> int:
+    configurations = select(args.only)
+    if args.list:
+        print("\n".join(c.name for c in configurations))
+        return 0
+    started_at = datetime.now(UTC)
+    (CACHE / "runs").mkdir(parents=True, exist_ok=True)
+    run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=CACHE / "runs"))
+    results: dict[Configuration, list[dict[str, object]]] = {c: [] for c in configurations}
+    try:
+        with ExitStack() as stack:
+            setup = prepare(configurations, run_dir, stack)
+            cold = None
+            if Configuration(*DEFAULT) in configurations:
+                log(f"cold start: {args.cold_start_runs} runs")
+                cold = cold_start(setup, args.cold_start_runs)
+            for number in range(args.rounds):
+                # Round-robin, each round starting one configuration further on.
+                shift = number % len(configurations)
+                for c in configurations[shift:] + configurations[:shift]:
+                    files = run_dir / f"round{number + 1}-{configurations.index(c)}"
+                    result = {"round": number + 1, **measure(c, setup, args, files)}
+                    results[c].append(result)
+                    p50 = result["get_p50_ms"]
+                    log(
+                        f"round {number + 1}/{args.rounds} {c.name}: "
+                        f"{result['tasks_per_s']:.0f} tasks/s, "
+                        f"enqueue {result['enqueue_per_s']:.0f}/s, "
+                        f"get p50 {'n/a' if p50 is None else f'{p50:.1f} ms'}, "
+                        f"ready {result['ready_s']:.2f} s"
+                    )
+    except BaseException:
+        log(f"logs kept in {run_dir}")
+        raise
+    shutil.rmtree(run_dir, ignore_errors=True)
+
+    text = report(results, args, cold)
+    print(text, flush=True)
+    default_rounds = results.get(Configuration(*DEFAULT)) or next(iter(results.values()))
+    document = {
+        "command": ["scripts/benchmark", *sys.argv[1:]],
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "options": {k: v for k, v in vars(args).items() if k not in ("output", "list")},
+        "worker_command": ["celery", "-A", "benchmarks.probe:app", *WORKER_ARGUMENTS],
+        "machine": machine(default_rounds[0]["versions"]),
+        "configurations": [
+            {
+                "name": c.name,
+                "kind": c.kind,
+                "broker": c.broker,
+                "result_backend": c.result_backend,
+                "environment": dict(c.overrides),
+                "median": {
+                    key: median(rounds, key)
+                    for key in (
+                        "tasks_per_s",
+                        "enqueue_per_s",
+                        "get_p50_ms",
+                        "get_p99_ms",
+                        "ready_s",
+                    )
+                },
+                "rounds": rounds,
+            }
+            for c, rounds in results.items()
+        ],
+        "cold_start": cold,
+        "table": text,
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(document, indent=2) + "\n")
+    log(f"raw numbers: {args.output}")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    def terminate(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)  # Unwinds, so workers stop and services go.
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        return benchmark(parse(argv))
+    except BenchmarkError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
