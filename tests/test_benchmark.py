@@ -1,0 +1,65 @@
+"""scripts/benchmark runs end to end: a functional check with tiny numbers, nothing timed."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from conftest import TEMPLATE_DIR, run
+
+sys.path.insert(0, str(TEMPLATE_DIR))  # The benchmarks package, for its table of variants.
+from benchmarks.run import VARIANTS
+
+# Every configuration on a Redis broker or with Redis results, and the bare Celery
+# baselines of both brokers (rabbitmq, redis needs bare Celery on RabbitMQ).
+EXPECTED = {
+    "bare Celery, redis": "bare",
+    "bare Celery, rabbitmq": "bare",
+    "redis, django-db": "rendered",
+    "redis, redis": "rendered",
+    "redis, none": "rendered",
+    "rabbitmq, redis": "rendered",
+    **{f"redis, django-db + {key}={value}": "variant" for key, value in VARIANTS},
+}
+
+
+def test_the_benchmark_measures_every_configuration(tmp_path) -> None:
+    output = tmp_path / "benchmark.json"
+    completed = run(
+        [
+            *(TEMPLATE_DIR / "scripts" / "benchmark", "--tasks", "30", "--round-trips", "5"),
+            *("--rounds", "1", "--cold-start-runs", "2", "--only", "redis", "--output", output),
+        ],
+        cwd=tmp_path,
+        timeout=300,
+    )
+
+    document = json.loads(output.read_text())
+    configurations = {entry["name"]: entry for entry in document["configurations"]}
+    assert {name: entry["kind"] for name, entry in configurations.items()} == EXPECTED
+    for name, entry in configurations.items():
+        [measured] = entry["rounds"]
+        assert measured["tasks_per_s"] > 0 and measured["enqueue_per_s"] > 0, name
+        assert measured["ready_s"] > 0, name
+        assert measured["versions"]["celery"], name
+        if entry["result_backend"] == "none":
+            assert measured["get_ms"] is None, name
+        else:
+            assert len(measured["get_ms"]) == 5 and min(measured["get_ms"]) > 0, name
+            assert 0 < measured["get_p50_ms"] <= measured["get_p99_ms"], name
+        assert entry["median"]["tasks_per_s"] == measured["tasks_per_s"], name
+    assert document["cold_start"]["bare Celery"]["median_s"] > 0
+    assert document["cold_start"]["my_project"]["median_s"] > 0
+    assert document["machine"]["cpus"] > 0
+    assert document["machine"]["project_packages"]["celery"]
+
+    table_rows = {
+        line.split(" | ")[0].removeprefix("| ")
+        for line in completed.stdout.splitlines()
+        if line.startswith("| ")
+    }
+    rendered = {name for name, kind in EXPECTED.items() if kind != "variant"}
+    variants = {f"{key}={value}" for key, value in VARIANTS}
+    assert rendered | variants | {"as rendered"} <= table_rows
+    assert "| redis, none | " in completed.stdout and "| n/a | n/a |" in completed.stdout
+    assert any(row.startswith('`python -c "import django') for row in table_rows)
