@@ -16,6 +16,7 @@ ANSWERS: Final[dict[str, object]] = json.loads(r"""{{ cookiecutter | tojson }}""
 
 # Path, relative to the project -> (field, the answers that keep it).
 KEPT_ONLY_FOR: Final[dict[str, tuple[str, frozenset[object]]]] = {
+    "{{ cookiecutter.project_slug }}/results.py": ("result_backend", frozenset({"django-db"})),
     "base/tests/test_results_django_db.py": ("result_backend", frozenset({"django-db"})),
     "base/beat_database.py": ("scheduler", frozenset({"database"})),
     "base/management": ("scheduler", frozenset({"database"})),

@@ -42,6 +42,7 @@ def test_ruff_finds_nothing(bake, answers) -> None:
 
 
 OPTION_FILES = {
+    "my_project/results.py": ("result_backend", {"django-db"}),
     "base/tests/test_results_django_db.py": ("result_backend", {"django-db"}),
     "base/beat_database.py": ("scheduler", {"database"}),
     "base/management/commands/reconcile_beat_schedule.py": ("scheduler", {"database"}),

@@ -6,8 +6,9 @@
 import logging.handlers
 import os
 
-from celery import Celery
-from celery.signals import after_setup_logger
+from celery import Celery, Task
+from celery.signals import after_setup_logger, task_postrun, task_prerun
+from django import db
 
 from .liveness import LivenessFile
 
@@ -38,3 +39,17 @@ def also_log_to_logfile(logger: logging.Logger, logfile: str | None, **kwargs) -
         handler = logging.handlers.WatchedFileHandler(logfile)
         handler.setFormatter(logger.handlers[0].formatter)
         logger.addHandler(handler)
+
+
+@task_prerun.connect
+@task_postrun.connect
+def close_old_connections(sender: Task, **kwargs) -> None:
+    """Treat a task like a request: close database connections that are too old or broken.
+
+    Django does this around each request; without it a worker would keep a connection
+    past DJANGO_CONN_MAX_AGE or after the database dropped it (CELERY_DB_REUSE_MAX in
+    settings turns off Celery's own closing, which opened a new connection per task).
+    Inline (eager) tasks run inside the caller's request and transaction: leave those.
+    """
+    if not sender.request.is_eager:
+        db.close_old_connections()

@@ -1,9 +1,11 @@
-"""With the django-db result backend, results are rows in the project's database."""
+"""With the django-db result backend, results are database rows that `.get()` sees quickly."""
 
 import pytest
+from celery import Celery, exceptions
 from django_celery_results.models import TaskResult
 
 from base.tasks import add
+from {{ cookiecutter.project_slug }} import results
 
 pytestmark = pytest.mark.django_db
 
@@ -15,3 +17,52 @@ def test_a_result_is_stored_as_a_task_result_row() -> None:
     assert row.status == "SUCCESS"
     assert row.task_name == "base.tasks.add"
     assert row.result == "5"
+
+
+class FakeClock:
+    """Stands in for time.monotonic and time.sleep, recording each wait."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.waits: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(results.time, "monotonic", fake.monotonic)
+    monkeypatch.setattr(results.time, "sleep", fake.sleep)
+    return fake
+
+
+def backend_ready_after(polls: int, monkeypatch) -> results.DatabaseBackend:
+    """A backend (of an app that has workers) whose task is PENDING for `polls` polls."""
+    backend = results.DatabaseBackend(app=Celery("polling", set_as_current=False))
+    states = iter(["PENDING"] * polls + ["SUCCESS"])
+    monkeypatch.setattr(backend, "get_task_meta", lambda task_id: {"status": next(states)})
+    return backend
+
+
+def test_get_polls_quickly_at_first_then_backs_off_to_the_interval(clock, monkeypatch) -> None:
+    backend = backend_ready_after(polls=10, monkeypatch=monkeypatch)
+
+    assert backend.wait_for("id", interval=0.5) == {"status": "SUCCESS"}
+
+    assert clock.waits == [min(results.FIRST_WAIT * 2**n, 0.5) for n in range(10)]
+    assert clock.waits[0] == 0.002
+    assert clock.waits[-1] == 0.5
+
+
+def test_get_gives_up_at_its_timeout(clock, monkeypatch) -> None:
+    backend = backend_ready_after(polls=1000, monkeypatch=monkeypatch)
+
+    with pytest.raises(exceptions.TimeoutError):
+        backend.wait_for("id", timeout=1.0, interval=0.5)
+    assert clock.now == pytest.approx(1.0)

@@ -109,6 +109,13 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
 }
+# Workers log one INFO line per task received, retried and succeeded; failures are
+# logged at ERROR either way. CELERY_TASK_LOGS=false drops the INFO lines: quieter
+# workers, and a cost the template's README measures (Performance).
+if not env_bool("CELERY_TASK_LOGS", default=True):
+    LOGGING["loggers"] = {
+        name: {"level": "WARNING"} for name in ("celery.app.trace", "celery.worker.strategy")
+    }
 
 # Celery: every CELERY_<NAME> here is Celery's <name> setting (see celery.py).
 
@@ -117,8 +124,9 @@ LOGGING = {
 # dev.py then runs tasks inline; prod.py refuses to start.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "memory://localhost/")
 {%- if cookiecutter.result_backend == "django-db" %}
-# Results are rows in the project's database, listed in the admin.
-CELERY_RESULT_BACKEND = "django-db"
+# Results are rows in the project's database, listed in the admin. This is
+# django-celery-results' backend with a quicker .get() (see results.py).
+CELERY_RESULT_BACKEND = "{{ cookiecutter.project_slug }}.results:DatabaseBackend"
 {%- elif cookiecutter.result_backend == "redis" and cookiecutter.broker == "redis" %}
 # Results go to Redis; the broker's Redis serves unless told otherwise.
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
@@ -150,10 +158,14 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int(
     "CELERY_TASK_SOFT_TIME_LIMIT", CELERY_TASK_TIME_LIMIT * 9 // 10
 )
-# STARTED shows which tasks are running now, at the cost of one more result write.
-CELERY_TASK_TRACK_STARTED = env_bool("CELERY_TASK_TRACK_STARTED", default=True)
-# Events feed Flower and `celery events`; turn off to save broker traffic.
-CELERY_WORKER_SEND_TASK_EVENTS = env_bool("CELERY_TASK_EVENTS", default=True)
+# STARTED shows which tasks are running now, at the cost of one more result write
+# per task; off, a running task reads PENDING until it ends.
+CELERY_TASK_TRACK_STARTED = env_bool("CELERY_TASK_TRACK_STARTED", default=False)
+# Task events cost a broker message per task state. Off by default: Flower switches
+# them on in the workers it watches (its enable_events option), so they cost only
+# while someone watches. On here, `celery events` and exporters see every task,
+# including the "sent" event that only producers can send.
+CELERY_WORKER_SEND_TASK_EVENTS = env_bool("CELERY_TASK_EVENTS", default=False)
 CELERY_TASK_SEND_SENT_EVENT = CELERY_WORKER_SEND_TASK_EVENTS
 # Store task name, args and worker with each result, so a result explains itself.
 CELERY_RESULT_EXTENDED = True
@@ -168,6 +180,11 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_REMOTE_TRACEBACKS = True
 # Let Django's LOGGING, not Celery, decide where log records go.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Celery's Django fixup closes the database connection around every task unless it
+# may reuse it this many times: a new PostgreSQL session per task. Practically never:
+# celery.py treats each task like a request instead, so DJANGO_CONN_MAX_AGE and the
+# connection health check decide, as they do for the web.
+CELERY_DB_REUSE_MAX = 2**31
 {%- if cookiecutter.broker == "redis" %}
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Redis hands an unacknowledged task to another worker after this many seconds;

@@ -1,0 +1,12 @@
+"""Tasks that only the integration tests' workers load (celery worker --include)."""
+
+from celery import shared_task
+from django.db import connection
+
+
+@shared_task
+def database_session() -> int:
+    """The id of the PostgreSQL session (server process) this task's connection uses."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
