@@ -1,11 +1,11 @@
-"""With the django-db result backend, results are database rows that `.get()` sees quickly."""
+"""The django-db result backend: one row per task, written in one statement, seen quickly."""
 
 import pytest
 from celery import Celery, exceptions
 from django_celery_results.models import TaskResult
 
 from base.tasks import add
-from {{ cookiecutter.project_slug }} import results
+from {{ cookiecutter.project_slug }} import celery_app, results
 
 pytestmark = pytest.mark.django_db
 
@@ -17,6 +17,21 @@ def test_a_result_is_stored_as_a_task_result_row() -> None:
     assert row.status == "SUCCESS"
     assert row.task_name == "base.tasks.add"
     assert row.result == "5"
+
+
+def test_a_task_keeps_one_row_through_its_states() -> None:
+    backend = results.DatabaseBackend(app=celery_app)
+
+    backend.store_result("task-1", None, "STARTED")
+    started = TaskResult.objects.get(task_id="task-1")
+    backend.store_result("task-1", 42, "SUCCESS")
+    done = TaskResult.objects.get(task_id="task-1")
+
+    assert (started.status, done.status, done.result) == ("STARTED", "SUCCESS", "42")
+    assert done.date_started == started.date_started is not None
+    assert done.date_created == started.date_created
+    assert done.date_done >= started.date_done
+    assert backend.get_task_meta("task-1")["result"] == 42
 
 
 class FakeClock:
