@@ -47,12 +47,13 @@ BROKERS: list[str] = DECLARED["broker"]
 RESULT_BACKENDS: list[str] = DECLARED["result_backend"]
 DEFAULT = (BROKERS[0], RESULT_BACKENDS[0])  # The render nobody answered a question for.
 
-# The default render's optional trade-offs, each measured alone: the environment variable
-# the rendered settings read, and the value that turns the trade-off on.
+# The default render's trade-offs, each measured alone: the environment variable the
+# rendered settings read, and the value that flips its default.
 VARIANTS: tuple[tuple[str, str], ...] = (
     ("CELERY_TASK_EVENTS", "true"),  # Task events for Flower and `celery events`.
     ("CELERY_TASK_TRACK_STARTED", "true"),  # A STARTED state: one more result write.
-    ("CELERY_TASK_LOGS", "true"),  # A log line per task received and succeeded.
+    ("CELERY_TASK_LOGS", "false"),  # No log line per task received and succeeded.
+    ("CELERY_WORKER_PREFETCH_MULTIPLIER", "4"),  # Messages reserved per pool process.
 )
 
 # Identical for bare and rendered workers; INFO as in the rendered systemd unit and compose.

@@ -150,8 +150,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # Pool processes per worker; unset (or 0) means one per CPU, which in a container is the
 # host's CPU count, not the container's share: set it there.
 CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 0) or None
-# Take one message at a time: with acks_late a long task no longer holds others back.
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Reserve one message per pool process: with acks_late a long task then holds no other
+# task back. Workers that run only short tasks can reserve more (fewer broker round
+# trips, most of all on RabbitMQ).
+CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER", 1)
 # Every task ends: the soft limit raises SoftTimeLimitExceeded inside the task so it
 # can clean up; the hard limit, 10 % later, kills the process if cleanup hangs.
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600)
