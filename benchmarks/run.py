@@ -37,6 +37,7 @@ from cookiecutter.main import cookiecutter
 
 import projects
 from options import DECLARED
+from processes import background
 from services import REDIS, postgres_database, rabbitmq_vhost, redis_database
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent
@@ -244,31 +245,6 @@ def services(configuration: Configuration, label: str) -> Iterator[tuple[str, st
         yield broker, backend
 
 
-@contextmanager
-def worker(command: list[str | Path], cwd: Path, env: dict[str, str], log_path: Path):
-    """A worker in its own process group; SIGTERM, then SIGKILL, to the whole group after."""
-    process = subprocess.Popen(
-        [str(part) for part in command],
-        cwd=cwd,
-        env=env,
-        stdout=log_path.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        yield process
-    finally:
-        for stop in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(process.pid, stop)
-                process.wait(timeout=STOP_TIMEOUT)
-                break
-            except ProcessLookupError:
-                break
-            except subprocess.TimeoutExpired:
-                continue
-
-
 def tail(path: Path, lines: int = 40) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -300,7 +276,9 @@ def measure(
         environment["BENCHMARK_APP"] = app
         command = [project.python, "-m", "celery", "-A", "benchmarks.probe:app"]
         started = time.time()
-        with worker([*command, *WORKER_ARGUMENTS], project.path, environment, worker_log) as w:
+        with background(
+            [*command, *WORKER_ARGUMENTS], project.path, environment, worker_log, STOP_TIMEOUT
+        ) as w:
             while not ready.exists():
                 if w.poll() is not None or time.time() - started > READY_TIMEOUT:
                     raise BenchmarkError(

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -120,26 +118,6 @@ def commit_all(repository: Path, message: str) -> str:
     git(repository, "add", "--all")
     git(repository, "commit", "--quiet", "--message", message)
     return git(repository, "rev-parse", "HEAD").strip()
-
-
-@contextmanager
-def background(
-    command: list[str | Path], cwd: Path, env: Mapping[str, str], log: Path
-) -> Iterator[subprocess.Popen]:
-    """Run a command in its own process group, output to `log`, for the block's duration."""
-    process = subprocess.Popen(
-        [str(part) for part in command],
-        cwd=cwd,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # So children (autoreloader, pool) stop with it.
-    )
-    try:
-        yield process
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=60)
 
 
 def find_python(version: str) -> Path:

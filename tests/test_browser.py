@@ -18,7 +18,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
-from conftest import TEMPLATE_DIR, background, free_port, run, wait_for_page
+from conftest import TEMPLATE_DIR, free_port, run, wait_for_page
+from processes import background
 from services import POSTGRES, redis_database
 
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", TEMPLATE_DIR / "test-artifacts"))

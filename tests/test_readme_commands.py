@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from conftest import TEMPLATE_DIR, background, find_python, free_port, run, wait_for_page
+from conftest import TEMPLATE_DIR, find_python, free_port, run, wait_for_page
+from processes import background
 
 
 def test_generate_starts_the_project_and_its_test_and_drift_commands_pass(
