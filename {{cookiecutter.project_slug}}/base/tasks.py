@@ -1,12 +1,17 @@
 """Example tasks, each showing one practice. Celery names them base.tasks.<function>."""
 
+import contextlib
+import http.client
+import ipaddress
 import json
 import logging
+import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 
 from celery import shared_task
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
@@ -33,14 +38,70 @@ def xsum(numbers: list[int]) -> int:
 
 
 class WebhookUnavailable(Exception):
-    """The receiver could not be reached or answered 429/5xx: worth trying again later."""
+    """The receiver was unreachable, hung up or answered 429/5xx: worth trying again later."""
 
 
 class WebhookRejected(Exception):
-    """The receiver refused the request (4xx): sending it again would fail the same way."""
+    """The receiver refused the request (4xx) or redirected it: sending it again would too."""
+
+
+class UnsafeWebhookURL(ValueError):
+    """The URL is not http(s), or its host is an internal address: never sent, never retried."""
 
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def may_receive_webhooks(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether webhooks may go to an address: a public one, or one in WEBHOOK_ALLOWED_NETWORKS.
+
+    Whoever chooses a webhook URL could otherwise make the worker POST inside its own
+    network: to the database, to an admin port, to the cloud metadata service.
+    """
+    allowed = getattr(settings, "WEBHOOK_ALLOWED_NETWORKS", ())
+    if any(address in ipaddress.ip_network(network) for network in allowed):
+        return True
+    # Not global: loopback, private, link-local, reserved, unspecified. Multicast
+    # addresses count as global, so they are refused separately.
+    return address.is_global and not address.is_multicast
+
+
+def connect_to_receiver(
+    url: urllib.parse.SplitResult, timeout: float
+) -> http.client.HTTPConnection:
+    """Open a connection to the host of an http(s) URL, at an address that was checked."""
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise UnsafeWebhookURL(f"{url.geturl()}: only http:// and https:// URLs are delivered")
+    port = url.port or (443 if url.scheme == "https" else 80)
+    # Connect to the addresses checked, not to the name: resolving it again could give
+    # another answer (DNS rebinding). Each in turn, as socket.create_connection does.
+    for address in checked_addresses(url, port):
+        try:
+            sock = socket.create_connection((address, port), timeout=timeout)
+            break
+        except OSError as error:
+            failure = error
+    else:
+        raise failure
+    if url.scheme == "https":
+        # The certificate must be valid for the name, whatever address was connected to.
+        sock = ssl.create_default_context().wrap_socket(sock, server_hostname=url.hostname)
+    connection = http.client.HTTPConnection(url.hostname, port, timeout=timeout)
+    connection.sock = sock  # Already open: http.client sends on it, with Host: <the name>.
+    return connection
+
+
+def checked_addresses(url: urllib.parse.SplitResult, port: int) -> list[str]:
+    """The addresses the URL's host resolves to, if webhooks may go to every one."""
+    resolved = socket.getaddrinfo(url.hostname, port, type=socket.SOCK_STREAM)
+    addresses = [sockaddr[0] for *_, sockaddr in resolved]
+    for address in addresses:
+        if not may_receive_webhooks(ipaddress.ip_address(address)):
+            raise UnsafeWebhookURL(
+                f"{url.geturl()}: {address} is an internal address"
+                " (add its network to WEBHOOK_ALLOWED_NETWORKS to deliver there)"
+            )
+    return addresses
 
 
 @shared_task(
@@ -55,25 +116,30 @@ RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 def deliver_webhook(url: str, payload: dict) -> int:
     """POST a JSON payload to a URL, retrying with exponential backoff while it is down.
 
-    Use this shape for any call to another service that can fail for a while. Only
-    transient failures are retried; the task fails at once when the receiver refuses.
-    Returns the HTTP status.
+    Use this shape for any call to another service that can fail for a while, and this
+    very task for URLs that users or other systems give you. Only transient failures
+    are retried (no connection, a dropped connection, a timeout, 429, 5xx); the task
+    fails at once when the receiver refuses, and never sends to an internal address
+    or follows a redirect. Returns the HTTP status.
     """
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
+    parts = urllib.parse.urlsplit(url)
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        if error.code in RETRYABLE_STATUSES:
-            raise WebhookUnavailable(f"{url} answered {error.code}") from None
-        raise WebhookRejected(f"{url} answered {error.code}") from None
-    except (urllib.error.URLError, TimeoutError) as error:
-        raise WebhookUnavailable(f"{url} is unreachable: {error}") from None
+        with contextlib.closing(connect_to_receiver(parts, timeout=10)) as connection:
+            connection.request(
+                "POST",
+                urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, "")),
+                body=json.dumps(payload).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            status = connection.getresponse().status
+    except (OSError, http.client.HTTPException) as error:
+        raise WebhookUnavailable(f"{url} did not answer: {error!r}") from None
+    if status in RETRYABLE_STATUSES:
+        raise WebhookUnavailable(f"{url} answered {status}")
+    if not 200 <= status < 300:
+        # Redirects too: the payload would go to a host that was not checked.
+        raise WebhookRejected(f"{url} answered {status}")
+    return status
 
 
 @shared_task(bind=True)

@@ -10,10 +10,8 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from base.tasks import (
-    WebhookRejected,
     add,
     clear_expired_sessions,
-    deliver_webhook,
     heartbeat,
     long_running_job,
     mul,
@@ -40,26 +38,6 @@ def test_a_group_returns_every_result_in_order() -> None:
 def test_the_tasks_are_registered_under_their_module_names() -> None:
     assert add.name == "base.tasks.add"
     assert xsum.name == "base.tasks.xsum"
-
-
-def test_webhook_is_retried_until_the_receiver_recovers(webhook_server) -> None:
-    webhook_server.statuses = [503, 502, 200]
-
-    result = deliver_webhook.delay(webhook_server.url, {"event": "signup"})
-
-    assert result.get() == 200
-    assert webhook_server.bodies == [b'{"event": "signup"}'] * 3
-
-
-def test_webhook_refused_by_the_receiver_fails_without_retrying(webhook_server) -> None:
-    webhook_server.statuses = [404]
-
-    result = deliver_webhook.delay(webhook_server.url, {"event": "signup"})
-
-    with pytest.raises(WebhookRejected, match="answered 404"):
-        result.get()
-
-    assert len(webhook_server.bodies) == 1
 
 
 def test_long_running_job_reports_each_step_then_returns_the_total() -> None:

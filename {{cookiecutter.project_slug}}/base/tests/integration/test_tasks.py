@@ -32,7 +32,7 @@ def test_a_group_runs_every_task(outcome) -> None:
 
 
 def test_webhook_backs_off_until_the_receiver_recovers(outcome, webhook_server) -> None:
-    webhook_server.statuses = [503, 503, 200]
+    webhook_server.statuses = ["close", 503, 200]
 
     assert outcome(deliver_webhook.delay(webhook_server.url, {"n": 1})) == "SUCCESS: 200"
     assert len(webhook_server.bodies) == 3
