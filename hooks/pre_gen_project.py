@@ -31,6 +31,7 @@ RESERVED_SLUGS: Final = frozenset(
         "django",
         "django_celery_beat",
         "django_celery_results",
+        "dotenv",
         "flower",
         # Flower's configuration file, at the project's root.
         "flowerconfig",
@@ -46,6 +47,7 @@ RESERVED_SLUGS: Final = frozenset(
         "tests",
         "vine",
         "watchfiles",
+        "whitenoise",
     }
 )
 

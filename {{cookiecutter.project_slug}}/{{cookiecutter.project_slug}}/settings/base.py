@@ -9,7 +9,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 
-from {{ cookiecutter.project_slug }}.env import env_bool, env_int, env_list, env_str
+from {{ cookiecutter.project_slug }}.env import env_bool, env_email, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -39,6 +39,10 @@ MIDDLEWARE = [
     # First: answers /health/ probes before the HTTPS redirect and the host check.
     "{{ cookiecutter.project_slug }}.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Serves /static/ from the web process itself, with far-future caching of the hashed
+    # files that collectstatic writes (settings/prod.py); right after SecurityMiddleware,
+    # as whitenoise asks, so its responses get the security headers too.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -92,10 +96,18 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles"))
 
-EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
-EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25)
+# Where e-mail goes, as one URL: a provider's submission port is
+# smtp+tls://user:password@smtp.example.com:587; by default, the relay on this host.
+# Sets EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD,
+# EMAIL_USE_TLS and EMAIL_USE_SSL (env.py's env_email lists the forms).
+globals().update(env_email("EMAIL_URL", "smtp://localhost:25"))
+# A mail server that stops answering fails the send after 30 s, not at the task's time limit.
+EMAIL_TIMEOUT = 30
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "{{ cookiecutter.author_email }}")
+
+# Internal networks that deliver_webhook (base/tasks.py) may post to, comma-separated
+# CIDR such as 10.0.5.0/24: it refuses loopback, private and other non-public addresses.
+WEBHOOK_ALLOWED_NETWORKS = env_list("WEBHOOK_ALLOWED_NETWORKS")
 
 # Celery writes through these loggers too: worker_hijack_root_logger is off below.
 LOGGING = {
@@ -195,6 +207,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Prefix every broker key, so one Redis can also serve the cache.
     "global_keyprefix": "{{ cookiecutter.project_slug }}:",
 }
+{%- endif %}
+{%- if cookiecutter.broker == "rabbitmq" %}
+# RabbitMQ takes a message back from a consumer that has not acknowledged it within the
+# server's consumer_timeout (rabbitmq.conf; 30 minutes unless changed) and delivers it
+# again while the task still runs. Tasks are acknowledged when they end, so the hard time
+# limit must end them first: set this to the server's value, in milliseconds as in
+# rabbitmq.conf. Production refuses to start with a time limit that does not fit in it.
+RABBITMQ_CONSUMER_TIMEOUT = env_int("RABBITMQ_CONSUMER_TIMEOUT", 30 * 60 * 1000)
 {%- endif %}
 {%- if cookiecutter.result_backend == "redis" %}
 # Same prefix for result keys.

@@ -1,6 +1,6 @@
 """Development: debug on, a fixed dev-only key, and tasks run inline until a broker is set."""
 
-from {{ cookiecutter.project_slug }}.env import env_bool, env_list, env_str
+from {{ cookiecutter.project_slug }}.env import env_bool, env_email, env_list, env_str
 
 from .base import *
 from .base import CELERY_BEAT_SCHEDULE, CELERY_BROKER_URL
@@ -10,12 +10,12 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-only-insecure-key-do-not-use-in-p
 DEBUG = env_bool("DJANGO_DEBUG", default=True)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ("localhost", "127.0.0.1", "[::1]"))
 
-# Print emails to the console instead of sending them.
-EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Print e-mail to the console unless EMAIL_URL sends it somewhere.
+globals().update(env_email("EMAIL_URL", "console://"))
 
 # No broker configured: run each task inline in the calling process, so the project
 # works before Redis or RabbitMQ is installed. Set CELERY_BROKER_URL to use workers.
-TASKS_RUN_INLINE = CELERY_BROKER_URL.startswith("memory://")
+TASKS_RUN_INLINE = CELERY_BROKER_URL.lower().startswith("memory://")
 if TASKS_RUN_INLINE:
     CELERY_TASK_ALWAYS_EAGER = True
     # A failed task raises in the caller at .get(), as it does with a worker. Raising
