@@ -15,7 +15,7 @@ from services import postgres_url, rabbitmq_vhost, redis_database
 def service_environment(answers: dict[str, str], stack: ExitStack) -> dict[str, str]:
     """Isolated broker, result backend and database URLs for one combination's run."""
     name = label(answers)
-    environment = {"DATABASE_URL": postgres_url(name), "REQUIRE_INTEGRATION": "1"}
+    environment = {"DATABASE_URL": postgres_url(name)}
     if answers["broker"] == "redis":
         environment["CELERY_BROKER_URL"] = stack.enter_context(redis_database())
     else:

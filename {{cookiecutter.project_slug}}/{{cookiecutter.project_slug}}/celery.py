@@ -12,10 +12,24 @@ from django import db
 
 from .liveness import LivenessFile
 
-# Same default as manage.py; production processes set DJANGO_SETTINGS_MODULE themselves.
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "{{ cookiecutter.project_slug }}.settings.dev")
-
 app = Celery("{{ cookiecutter.project_slug }}")
+
+
+@app.on_configure.connect
+def require_settings_module(**kwargs) -> None:
+    """Refuse to guess between development and production settings.
+
+    `celery` commands and the probes name no settings module of their own: it comes
+    from .env or the environment. Django would fail too, with a traceback; this is one
+    line. (wsgi.py and asgi.py, which only production servers load, default to prod.)
+    """
+    if not os.environ.get("DJANGO_SETTINGS_MODULE"):
+        raise SystemExit(
+            "DJANGO_SETTINGS_MODULE is not set: set it, in .env or the environment, to "
+            "{{ cookiecutter.project_slug }}.settings.dev or "
+            "{{ cookiecutter.project_slug }}.settings.prod"
+        )
+
 
 # Every Django setting named CELERY_<NAME> configures Celery's <name> setting.
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -15,7 +15,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import django
 from celery import exceptions, states
+from django.apps import apps
+
+if not apps.ready:
+    # `celery call`, `celery result` and the like load this backend in a process where
+    # Celery has not set Django up (it does so for workers and beat); the models imported
+    # below need it.
+    django.setup()
+
 from django.db import connections, router
 from django.utils import timezone
 from django_celery_results.backends import DatabaseBackend as ResultsDatabaseBackend

@@ -1,6 +1,9 @@
 import http.server
 import itertools
 import os
+import socket
+import ssl
+import struct
 import subprocess
 import sys
 import threading
@@ -10,25 +13,39 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-INTEGRATION = Path(__file__).parent / "integration"
+from {{ cookiecutter.project_slug }}.celery import app
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Unit tests run tasks inline; with a broker configured, only integration tests run."""
-    if settings.TASKS_RUN_INLINE:
+@pytest.fixture(autouse=True)
+def tasks_run_inline(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Unit tests run tasks inline, as development does without a broker, always.
+
+    So they test the same thing on every machine, even with CELERY_BROKER_URL set in .env
+    or the shell. The integration tests (base/tests/integration/) use that broker.
+    """
+    if request.node.get_closest_marker("integration"):
+        yield
         return
-    skip = pytest.mark.skip(reason="unit tests run tasks inline: unset CELERY_BROKER_URL")
-    for item in items:
-        if INTEGRATION not in Path(item.path).parents:
-            item.add_marker(skip)
+    inline = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = inline
 
 
 class ScriptedServer(http.server.ThreadingHTTPServer):
-    """A local HTTP server that answers each POST with the next status in `statuses`."""
+    """A local HTTP server that answers each request with the next entry of `statuses`.
 
-    def __init__(self, statuses: list[int]) -> None:
+    An entry is a status, or "close" (hang up without answering) or "reset" (abort the
+    connection). `location`, when set, is sent as a Location header; `tls`, when set,
+    is the server's TLS context.
+    """
+
+    def __init__(self, statuses: list[int | str]) -> None:
         super().__init__(("127.0.0.1", 0), ScriptedHandler)
         self.statuses = statuses
+        self.location: str | None = None
+        self.tls: ssl.SSLContext | None = None
+        self.requests: list[str] = []
         self.bodies: list[bytes] = []
 
     @property
@@ -36,15 +53,36 @@ class ScriptedServer(http.server.ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return f"http://{host}:{port}/hook"
 
+    def get_request(self) -> tuple[socket.socket, object]:
+        """Accept a connection, speaking TLS on it when `tls` is set."""
+        connection, address = super().get_request()
+        if self.tls:
+            connection = self.tls.wrap_socket(connection, server_side=True)
+        return connection, address
+
 
 class ScriptedHandler(http.server.BaseHTTPRequestHandler):
     server: ScriptedServer
 
     def do_POST(self) -> None:
-        self.server.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
-        self.send_response(self.server.statuses.pop(0))
+        self.server.requests.append(f"{self.command} {self.path}")
+        self.server.bodies.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        status = self.server.statuses.pop(0)
+        if status == "reset":
+            # Linger 0: closing sends a TCP reset instead of an orderly end.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        if isinstance(status, str):
+            self.close_connection = True
+            return
+        self.send_response(status)
+        if self.server.location:
+            self.send_header("Location", self.server.location)
         self.send_header("Content-Length", "0")
         self.end_headers()
+
+    # Records a redirect followed as a GET, as urllib does by default.
+    do_GET = do_POST
 
     def log_message(self, format: str, *args: object) -> None:
         """Keep test output quiet."""
@@ -52,9 +90,10 @@ class ScriptedHandler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def webhook_server() -> Iterator[ScriptedServer]:
-    """Start a scripted HTTP server; set `.statuses` before calling it."""
+    """Start a scripted HTTP server on loopback (test settings let deliver_webhook send there)."""
     server = ScriptedServer(statuses=[])
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # Polling often makes shutdown() quick: it waits up to one interval.
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield server
     server.shutdown()

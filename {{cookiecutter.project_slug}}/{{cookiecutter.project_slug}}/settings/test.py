@@ -6,6 +6,11 @@ from .dev import CELERY_BEAT_SCHEDULE
 # Hashing with the default PBKDF2 costs ~0.3 s a user; tests need no strength.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Unit tests run tasks inline even with a broker set in .env or the shell
+# (base/tests/conftest.py): store their results as a worker would.
+CELERY_TASK_STORE_EAGER_RESULT = True
+# The webhook tests' receivers listen on loopback, which deliver_webhook refuses by default.
+WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
 
 CELERY_BEAT_SCHEDULE = {
     **CELERY_BEAT_SCHEDULE,
