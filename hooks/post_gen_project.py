@@ -33,7 +33,6 @@ KEPT_ONLY_FOR: Final[dict[str, tuple[str, frozenset[object]]]] = {
     ),
     "base/tests/integration/test_result_backend_redis.py": ("result_backend", frozenset({"redis"})),
     "base/tests/integration/test_beat_database.py": ("scheduler", frozenset({"database"})),
-    "flowerconfig.py": ("use_flower", frozenset({True})),
     "base/tests/integration/test_flower.py": ("use_flower", frozenset({True})),
     "deploy/systemd/celery-flower.service": ("use_flower", frozenset({True})),
     "Dockerfile": ("use_docker", frozenset({True})),

@@ -33,8 +33,6 @@ RESERVED_SLUGS: Final = frozenset(
         "django_celery_results",
         "dotenv",
         "flower",
-        # Flower's configuration file, at the project's root.
-        "flowerconfig",
         "gunicorn",
         "kombu",
         "psycopg",

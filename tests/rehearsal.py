@@ -12,6 +12,7 @@ filesystems give them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -145,6 +146,11 @@ class Process:
     log: Path
     env: dict[str, str]
     cwd: Path
+    main_process_only: bool = False  # What SIGTERM reaches: the process, or its group.
+
+    def seen_from(self, env: Mapping[str, str]) -> Process:
+        """The same process, for probes run with another environment (a shell on the host)."""
+        return Process(self.name, self.popen, self.log, dict(env), self.cwd)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -162,8 +168,13 @@ class Process:
         """SIGTERM, as compose and systemd stop it, then SIGKILL if it lingers."""
         for stop in (signal.SIGTERM, signal.SIGKILL):
             try:
-                os.killpg(self.popen.pid, stop)
+                if stop == signal.SIGTERM and self.main_process_only:
+                    os.kill(self.popen.pid, stop)
+                else:
+                    os.killpg(self.popen.pid, stop)
                 self.popen.wait(timeout=timeout)
+                with contextlib.suppress(ProcessLookupError):  # What is left of its group.
+                    os.killpg(self.popen.pid, signal.SIGKILL)
                 return
             except ProcessLookupError:
                 return
@@ -328,3 +339,21 @@ class SmtpSink:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def readme_blocks(readme: str, heading: str) -> list[tuple[str, str]]:
+    """The fenced blocks, (language, text), of the README section whose heading starts so."""
+    section = readme.split(f"\n## {heading}", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```(\w*)\n(.*?)```", section, flags=re.DOTALL)
+
+
+def console_commands(block: str) -> list[tuple[str, str]]:
+    """A console block's commands (`$ ...`, continuations joined) and the output shown after."""
+    commands: list[tuple[str, str]] = []
+    for line in re.sub(r"\\\n\s*", " ", block).splitlines():
+        if line.startswith("$ "):
+            commands.append((line[2:], ""))
+        elif commands:
+            command, output = commands[-1]
+            commands[-1] = (command, output + line + "\n")
+    return commands

@@ -12,9 +12,12 @@ process runs and fails once it is stopped.
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
+import subprocess
+import time
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -57,9 +60,11 @@ def own_services(answers: dict[str, str], stack: ExitStack) -> dict[str, str]:
     return urls
 
 
-def sent_by_web(worker: rehearsal.Process, web: rehearsal.Process, port: int) -> None:
+def sent_by_web(
+    worker: rehearsal.Process, web: rehearsal.Process, port: int, host: str = "localhost"
+) -> None:
     """An admin creates a user through the site; the worker runs the welcome task it sends."""
-    browser = rehearsal.Browser(port, "localhost", {"X-Forwarded-Proto": "https"})
+    browser = rehearsal.Browser(port, host, {"X-Forwarded-Proto": "https"})
     browser.log_in(*ADMIN)
     token = browser.csrf_token("/admin/auth/user/add/")
     form = {
@@ -89,20 +94,24 @@ def site_is_production(port: int, host: str, proxy_headers: dict[str, str]) -> N
     assert status == 404 and "URLconf" not in page, "a 404 shows Django's debug page"
 
 
-def celery_command(worker: rehearsal.Process, *arguments: str) -> str:
-    completed = rehearsal.run_to_end(["celery", "-A", SLUG, *arguments], worker.env, worker.cwd)
-    return completed.stdout.strip()
-
-
-def results_are_readable(worker: rehearsal.Process, answers: dict[str, str]) -> None:
+def results_are_readable(
+    worker: rehearsal.Process, answers: dict[str, str], slug: str = SLUG
+) -> None:
     """`celery call` sends a task, `celery result` reads its value, as a user types them."""
-    task_id = celery_command(worker, "call", "base.tasks.add", "--args", "[2, 3]")
+
+    def celery(*arguments: str) -> str:
+        command = ["celery", "-A", slug, *arguments]
+        return rehearsal.run_to_end(command, worker.env, worker.cwd).stdout.strip()
+
+    task_id = celery("call", "base.tasks.add", "--args", "[2, 3]")
     worker.wait_for_log(rf"Task base\.tasks\.add\[{task_id}\] succeeded")
     if resolved(answers)["result_backend"] != "none":
-        assert celery_command(worker, "result", task_id) == "5"
+        assert celery("result", task_id) == "5"
 
 
-def make_an_entry_due(beat_env: dict[str, str], cwd: Path, answers: dict[str, str]) -> None:
+def make_an_entry_due(
+    beat_env: dict[str, str], cwd: Path, answers: dict[str, str], slug: str = SLUG
+) -> None:
     """Make the heartbeat entry due now, as if its last run was long ago, before beat starts.
 
     The database scheduler keeps last-run times in the database, the file scheduler in its
@@ -121,7 +130,7 @@ def make_an_entry_due(beat_env: dict[str, str], cwd: Path, answers: dict[str, st
         code = (
             "import django; django.setup(); from datetime import timedelta;"
             "from celery.beat import PersistentScheduler; from django.utils import timezone;"
-            f"from {SLUG}.celery import app; file = app.conf.beat_schedule_filename;"
+            f"from {slug}.celery import app; file = app.conf.beat_schedule_filename;"
             "s = PersistentScheduler(app=app, schedule_filename=file);"
             "s.schedule['heartbeat'].last_run_at = timezone.now() - timedelta(hours=1);"
             "s.sync(); s.close()"
@@ -212,3 +221,199 @@ def test_compose_stack_runs_as_declared(bake, project_python, tmp_path, stack, a
             processes[name].stop()
             stopped = rehearsal.probe(check, processes[name])
             assert stopped.returncode != 0, f"{name}'s health check passes with {name} stopped"
+
+
+def run_directory(slug: str) -> Iterator[Path]:
+    """/run/<slug>, which systemd creates for the units (RuntimeDirectory=); removed after."""
+    path = Path("/run") / slug
+    path.mkdir()
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.mark.parametrize("answers", RENDERS, ids=[label(a) or "default" for a in RENDERS])
+def test_systemd_units_run_as_declared(bake, project_python, tmp_path, stack, answers) -> None:
+    # A slug of its own: /run/<slug> is shared by the whole machine, as it is on a host.
+    slug = f"rehearsal_{label(answers).replace('-', '_') or 'default'}"
+    project = Path(shutil.copytree(bake(project_slug=slug, **answers), tmp_path / "srv"))
+    venv = project_python(project).parent.parent
+    urls = own_services(answers, stack)
+    sink = rehearsal.SmtpSink()
+    stack.callback(sink.close)
+    stack.enter_context(contextmanager(run_directory)(slug))
+    web_port, flower_port = free_port(), free_port()
+
+    # /etc/<slug>/environment, installed from the example as the README says.
+    environment = rehearsal.filled(
+        rehearsal.env_file(project / "deploy" / "systemd" / "environment.example"),
+        {
+            **SECRETS,
+            "DJANGO_ALLOWED_HOSTS": "www.example.com",
+            "DATABASE_URL": urls["postgres"],
+            "CELERY_BROKER_URL": urls.get("rabbitmq") or urls["redis"],
+            "CELERY_RESULT_BACKEND": urls.get("redis", ""),
+            "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
+        },
+    )
+    environment |= {"PORT": str(web_port), "FLOWER_PORT": str(flower_port)}
+    paths = rehearsal.Paths(
+        {
+            f"/srv/{slug}/.venv": venv,
+            f"/srv/{slug}": project,
+            f"/var/log/{slug}": tmp_path / "log",
+            f"/var/lib/{slug}": tmp_path / "lib",
+        }
+    )
+    logs = tmp_path / "logs"
+    for directory in (tmp_path / "log", tmp_path / "lib", logs):
+        directory.mkdir()
+
+    def unit_env(name: str, unit: dict[str, list[str]]) -> dict[str, str]:
+        """systemd's environment: its PATH, Environment=, then EnvironmentFile=, which wins."""
+        private_tmp = tmp_path / "units" / name / "tmp"
+        private_tmp.mkdir(parents=True, exist_ok=True)
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(private_tmp)}
+        for assignment in unit.get("Environment", []):
+            key, _, value = assignment.partition("=")
+            env[key] = paths(value)
+        assert unit["EnvironmentFile"] == [f"/etc/{slug}/environment"]
+        return env | environment | {"TMPDIR": str(private_tmp)}
+
+    units = {
+        path.stem: rehearsal.unit_file(path)
+        for path in sorted((project / "deploy" / "systemd").glob("*.service"))
+    }
+
+    def command(unit: dict[str, list[str]], line: str, env: dict[str, str]) -> list[str]:
+        return shlex.split(paths(rehearsal.expand_systemd(line, env)))
+
+    # The README's order: migrations first, on one host, then the long-running units.
+    one_shot = [name for name, unit in units.items() if unit.get("Type") == ["oneshot"]]
+    for name in one_shot:
+        env = unit_env(name, units[name])
+        for line in units[name]["ExecStart"]:
+            rehearsal.run_to_end(command(units[name], line, env), env, project)
+    admin_env = environment | {
+        "PATH": f"{venv}/bin:/usr/bin:/bin",
+        "DJANGO_SUPERUSER_USERNAME": ADMIN[0],
+        "DJANGO_SUPERUSER_PASSWORD": ADMIN[1],
+        "DJANGO_SUPERUSER_EMAIL": "admin@example.com",
+    }
+    rehearsal.run_to_end(
+        ["python", "manage.py", "createsuperuser", "--no-input"], admin_env, project
+    )
+    envs = {name: unit_env(name, unit) for name, unit in units.items()}
+    # Beat's own environment (its unit names the schedule file), with the project's Python.
+    make_an_entry_due(envs["celery-beat"] | {"PATH": admin_env["PATH"]}, project, answers, slug)
+
+    processes: dict[str, rehearsal.Process] = {}
+    with rehearsal.started([]) as running:
+        for name, unit in units.items():
+            if name in one_shot:
+                continue
+            env = envs[name]
+            for line in unit.get("ExecStartPre", []):
+                rehearsal.run_to_end(command(unit, line, env), env, project)
+            [line] = unit["ExecStart"]
+            processes[name] = rehearsal.start(name, command(unit, line, env), env, project, logs)
+            # KillMode=mixed: systemd sends SIGTERM to the main process only.
+            processes[name].main_process_only = unit.get("KillMode") == ["mixed"]
+            running.append(processes[name])
+
+        # The probes as the README runs them on the host: from a shell in the project, with
+        # the environment file read into it.
+        shell = environment | {"PATH": f"{venv}/bin:/usr/bin:/bin", "HOME": str(tmp_path)}
+        health = ["python", "-m", f"{slug}.health"]
+        probes = {
+            "web": [*health, "web-alive"],
+            "celery-worker": [*health, "worker-alive", "worker-ready"],
+            "celery-beat": [*health, "beat-alive"],
+            "celery-flower": [*health, "flower-alive"],
+        }
+        probes = {name: check for name, check in probes.items() if name in processes}
+        assert set(probes) == set(processes), "a unit without a documented probe"
+        for name, check in probes.items():
+            rehearsal.wait_until_healthy(check, processes[name].seen_from(shell))
+
+        site_is_production(web_port, "www.example.com", {"X-Forwarded-Proto": "https"})
+        worker = processes["celery-worker"]
+        sent_by_web(worker, processes["web"], web_port, host="www.example.com")
+        results_are_readable(worker.seen_from(shell), answers, slug)
+        worker.wait_for_log(r"Heartbeat from beat")
+
+        for name, check in probes.items():
+            processes[name].stop()
+            stopped = rehearsal.probe(check, processes[name].seen_from(shell))
+            assert stopped.returncode != 0, f"{shlex.join(check)} passes with {name} stopped"
+
+
+def test_no_entry_point_falls_back_to_development_settings(
+    bake, project_python, tmp_path, stack
+) -> None:
+    """Without DJANGO_SETTINGS_MODULE: servers use production settings, celery refuses.
+
+    The environment is a production one (from an environment file that forgot the
+    settings module), and no .env exists, as on a server.
+    """
+    project = Path(shutil.copytree(bake(), tmp_path / "app"))
+    venv = project_python(project).parent.parent
+    urls = own_services({}, stack)
+    env = {
+        "PATH": f"{venv}/bin:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "DJANGO_SECRET_KEY": SECRETS["DJANGO_SECRET_KEY"],
+        "DJANGO_ALLOWED_HOSTS": "www.example.com",
+        "DATABASE_URL": urls["postgres"],
+        "CELERY_BROKER_URL": urls["redis"],
+    }
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    port = free_port()
+
+    with rehearsal.started([]) as running:
+        command = ["gunicorn", f"{SLUG}.wsgi", f"--bind=127.0.0.1:{port}"]
+        running.append(rehearsal.start("gunicorn", command, env, project, logs))
+        running[0].wait_for_log(r"Booting worker")
+        browser = rehearsal.Browser(port, "www.example.com", {"X-Forwarded-Proto": "https"})
+        for _ in range(50):
+            try:
+                status, _, page = browser.request("/no-such-page/")
+                break
+            except ConnectionRefusedError:
+                time.sleep(0.2)
+        assert status == 404 and "URLconf" not in page, "gunicorn serves development settings"
+
+    code = f"import {SLUG}.asgi; from django.conf import settings; print(settings.SETTINGS_MODULE)"
+    served = rehearsal.run_to_end(["python", "-c", code], env, project).stdout
+    assert served.split() == [f"{SLUG}.settings.prod"]
+
+    for arguments in (["worker"], ["beat"], ["call", "base.tasks.add"], ["inspect", "ping"]):
+        refused = subprocess.run(
+            ["celery", "-A", SLUG, *arguments], env=env, cwd=project, capture_output=True, text=True
+        )
+        assert refused.returncode != 0
+        assert refused.stderr.strip().startswith("DJANGO_SETTINGS_MODULE is not set"), (
+            refused.stderr
+        )
+    probed = subprocess.run(
+        ["python", "-m", f"{SLUG}.health", "worker-ready"],
+        env=env,
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    assert probed.returncode != 0 and "DJANGO_SETTINGS_MODULE" in probed.stderr
+
+    # Flower, started anywhere, refuses to run without basic auth.
+    anywhere = env | {"DJANGO_SETTINGS_MODULE": f"{SLUG}.settings.prod", "PYTHONPATH": str(project)}
+    flower = subprocess.run(
+        ["celery", "-A", SLUG, "flower"],
+        env=anywhere,
+        cwd="/",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert flower.returncode != 0 and flower.stderr.startswith("FLOWER_BASIC_AUTH is not set")

@@ -53,7 +53,6 @@ OPTION_FILES = {
     "base/tests/integration/test_result_backend_django_db.py": ("result_backend", {"django-db"}),
     "base/tests/integration/test_result_backend_redis.py": ("result_backend", {"redis"}),
     "base/tests/integration/test_beat_database.py": ("scheduler", {"database"}),
-    "flowerconfig.py": ("use_flower", {True}),
     "base/tests/integration/test_flower.py": ("use_flower", {True}),
     "deploy/systemd/celery-flower.service": ("use_flower", {True}),
     "Dockerfile": ("use_docker", {True}),

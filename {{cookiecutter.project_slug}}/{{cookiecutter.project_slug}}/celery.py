@@ -7,10 +7,15 @@ import logging.handlers
 import os
 
 from celery import Celery, Task
-from celery.signals import after_setup_logger, task_postrun, task_prerun
+from celery.signals import after_setup_logger, beat_init, task_postrun, task_prerun
 from django import db
 
+from .beat_guard import refuse_a_second_beat
+from .flower_auth import refuse_flower_without_basic_auth
 from .liveness import LivenessFile
+
+# Flower shows task arguments and can stop workers: never let it run open (flower_auth.py).
+refuse_flower_without_basic_auth()
 
 app = Celery("{{ cookiecutter.project_slug }}")
 
@@ -39,6 +44,9 @@ app.autodiscover_tasks()
 
 # Workers keep a file fresh for the liveness probe, worker-alive (see health.py).
 app.steps["worker"].add(LivenessFile)
+
+# A second beat of the same name would send every entry twice: it stops (beat_guard.py).
+beat_init.connect(refuse_a_second_beat)
 
 
 @after_setup_logger.connect

@@ -72,7 +72,11 @@ def answers(url: str, options: argparse.Namespace) -> str | None:
 
 
 def worker_alive(options: argparse.Namespace) -> str | None:
-    """The worker's liveness file is younger than --max-age; needs no broker."""
+    """The worker's liveness file is younger than --max-age; needs no broker.
+
+    The probe finds the file where the worker keeps it, with no option or variable of its
+    own: liveness_directory() gives both the same answer (see liveness.py).
+    """
     node = host_format(default_nodename(options.node))
     path = liveness_file(node)
     try:

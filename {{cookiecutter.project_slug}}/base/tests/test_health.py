@@ -2,10 +2,13 @@
 
 import os
 import socket
+import tempfile
 import time
 import urllib.parse
+from pathlib import Path
 
-from {{ cookiecutter.project_slug }}.liveness import liveness_file
+from {{ cookiecutter.project_slug }} import liveness
+from {{ cookiecutter.project_slug }}.liveness import liveness_directory, liveness_file
 
 from .conftest import probe
 
@@ -55,3 +58,32 @@ def test_worker_alive_passes_only_while_the_liveness_file_is_fresh(monkeypatch, 
     a_minute_ago = time.time() - 60
     os.utime(path, (a_minute_ago, a_minute_ago))
     assert worker_alive() == 1  # Older than the default limit, 30 s.
+
+
+def test_worker_alive_ignores_a_file_of_the_same_name_from_another_project(monkeypatch) -> None:
+    monkeypatch.delenv("CELERY_LIVENESS_DIR", raising=False)
+    node = f"unit-{os.getpid()}@{socket.gethostname()}"
+    # Where every project kept its workers' files before they had a directory each.
+    shared = Path(tempfile.gettempdir()) / f"{node}.alive"
+    shared.touch()
+    try:
+        completed = probe("worker-alive", "--node", node)
+    finally:
+        shared.unlink()
+
+    assert completed.returncode == 1
+    assert f"{liveness_directory() / node}.alive does not exist" in completed.stderr
+
+
+def test_the_liveness_directory_is_the_projects_own(monkeypatch, tmp_path) -> None:
+    monkeypatch.delenv("CELERY_LIVENESS_DIR", raising=False)
+    run = tmp_path / "run" / "{{ cookiecutter.project_slug }}"
+    monkeypatch.setattr(liveness, "RUN_DIRECTORY", run)
+
+    # No systemd RuntimeDirectory: the project's own directory in the temp directory.
+    assert liveness_directory() == Path(tempfile.gettempdir(), "{{ cookiecutter.project_slug }}")
+    run.mkdir(parents=True)
+    # Under systemd: unlike /tmp, no PrivateTmp=yes hides it from a shell.
+    assert liveness_directory() == run
+    monkeypatch.setenv("CELERY_LIVENESS_DIR", str(tmp_path / "chosen"))
+    assert liveness_directory() == tmp_path / "chosen"

@@ -12,10 +12,7 @@ import pytest
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
-from celery import current_app
 from django.conf import settings
-
-from {{ cookiecutter.project_slug }}.celery import app
 
 PRODUCTION_ENVIRONMENT = {
     "DJANGO_SETTINGS_MODULE": "{{ cookiecutter.project_slug }}.settings.prod",
@@ -53,10 +50,25 @@ def last_line(completed: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_without_a_broker_tasks_run_inline() -> None:
-    assert settings.TASKS_RUN_INLINE
-    assert app.conf.broker_url == "memory://localhost/"
-    assert app.conf.task_always_eager
-    assert current_app.main == "{{ cookiecutter.project_slug }}"
+    code = (
+        "import django; django.setup(); from django.conf import settings;"
+        "from celery import current_app as app; conf = app.conf;"
+        "print(settings.TASKS_RUN_INLINE, app.main, conf.broker_url, conf.task_always_eager)"
+    )
+    # An empty CELERY_BROKER_URL in the environment wins over one in .env.
+    completed = run_python(
+        "-c",
+        code,
+        DJANGO_SETTINGS_MODULE="{{ cookiecutter.project_slug }}.settings.dev",
+        CELERY_BROKER_URL="",
+    )
+
+    assert completed.stdout.split() == [
+        "True",
+        "{{ cookiecutter.project_slug }}",
+        "memory://localhost/",
+        "True",
+    ], completed.stderr
 
 
 def test_production_starts_with_a_complete_environment() -> None:

@@ -3,6 +3,7 @@ healthy and fails once it is stopped; worker-alive does not depend on the broker
 
 import os
 import signal
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -10,7 +11,7 @@ import urllib.parse
 from django.conf import settings
 
 from ..conftest import probe
-from .conftest import OutageProxy, with_address
+from .conftest import CeleryProcess, OutageProxy, with_address
 
 # The workers here refresh their liveness file every second (5 s by default), so the
 # tests that wait for it to go stale stay short.
@@ -33,6 +34,42 @@ def test_worker_probes_pass_while_it_runs_and_fail_once_it_stops(start_worker, t
     ready = probe("worker-ready", *node, "--timeout", "2")
     assert ready.returncode == 1
     assert "did not answer a ping within 2 s" in ready.stderr
+
+
+def test_worker_alive_finds_the_worker_with_no_directory_set_and_no_other_projects(
+    start_celery, monkeypatch
+) -> None:
+    monkeypatch.delenv("CELERY_LIVENESS_DIR", raising=False)  # Worker and probe: the default.
+    name = f"default-{os.getpid()}@%h"  # Other test runs on this host share the default directory.
+
+    def start(log: str, **environment: str) -> CeleryProcess:
+        worker = start_celery(
+            "worker",
+            "--loglevel=INFO",
+            "--concurrency=1",
+            "--without-mingle",
+            f"--hostname={name}",
+            "--queues=default-directory",
+            name=log,
+            **environment,
+        )
+        worker.wait_for_log(r" ready\.")
+        return worker
+
+    # Another project's worker of the same name, with its file in the temp directory, which
+    # every project shared before each had a directory of its own.
+    other = start("other-project", CELERY_LIVENESS_DIR=tempfile.gettempdir())
+    other_project = probe("worker-alive", "--node", name)
+    other.stop()
+    worker = start("default-directory")
+    alive = probe("worker-alive", "--node", name)
+    worker.stop()
+    stopped = probe("worker-alive", "--node", name)
+
+    assert other_project.returncode == 1
+    assert "does not exist" in other_project.stderr
+    assert alive.returncode == 0, alive.stderr
+    assert stopped.returncode == 1
 
 
 def test_worker_alive_fails_while_the_worker_is_frozen(start_worker, tmp_path) -> None:
