@@ -176,6 +176,10 @@ def django_environment(project: Project, database: str, broker: str, backend: st
     }
     if backend:
         environment["CELERY_RESULT_BACKEND"] = backend
+    if broker.startswith("amqp"):
+        # This machine's RabbitMQ keeps its default consumer_timeout, 30 minutes, which
+        # production settings check the hard time limit against; no task here comes near.
+        environment |= {"RABBITMQ_CONSUMER_TIMEOUT": "1800000", "CELERY_TASK_TIME_LIMIT": "1740"}
     return environment
 
 

@@ -22,7 +22,13 @@ PROJECT_TEMPLATE = "{{cookiecutter.project_slug}}"
 
 
 # Minutes each, against real services: started first, so the quick tests fill the gaps.
-SLOWEST_FIRST = ("test_integration.py", "test_browser.py", "test_readme_commands.py")
+SLOWEST_FIRST = (
+    "test_integration.py",
+    "test_production_path.py",
+    "test_generated_ci.py",
+    "test_browser.py",
+    "test_readme_commands.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -64,6 +64,12 @@ def sent_by_web(
     worker: rehearsal.Process, web: rehearsal.Process, port: int, host: str = "localhost"
 ) -> None:
     """An admin creates a user through the site; the worker runs the welcome task it sends."""
+    add_a_user(web, port, host)
+    worker.wait_for_log(r"Task base\.tasks\.send_welcome_email\[[\w-]+\] succeeded")
+
+
+def add_a_user(web: rehearsal.Process, port: int, host: str) -> None:
+    """Log in to the admin as ADMIN and add a user, which sends the welcome task."""
     browser = rehearsal.Browser(port, host, {"X-Forwarded-Proto": "https"})
     browser.log_in(*ADMIN)
     token = browser.csrf_token("/admin/auth/user/add/")
@@ -77,7 +83,6 @@ def sent_by_web(
     }
     status, _, page = browser.request("/admin/auth/user/add/", form)
     assert status == 302, f"adding a user answered {status}:\n{page[:3000]}\n{web.output()[-3000:]}"
-    worker.wait_for_log(r"Task base\.tasks\.send_welcome_email\[[\w-]+\] succeeded")
 
 
 def site_is_production(port: int, host: str, proxy_headers: dict[str, str]) -> None:
@@ -367,10 +372,22 @@ def test_no_entry_point_falls_back_to_development_settings(
         "DJANGO_ALLOWED_HOSTS": "www.example.com",
         "DATABASE_URL": urls["postgres"],
         "CELERY_BROKER_URL": urls["redis"],
+        "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
     }
     logs = tmp_path / "logs"
     logs.mkdir()
     port = free_port()
+
+    # Static files, migrations and an admin, with the settings module named, as a deploy has.
+    admin_env = env | {
+        "DJANGO_SETTINGS_MODULE": f"{SLUG}.settings.prod",
+        "DJANGO_SUPERUSER_USERNAME": ADMIN[0],
+        "DJANGO_SUPERUSER_PASSWORD": ADMIN[1],
+        "DJANGO_SUPERUSER_EMAIL": "admin@example.com",
+    }
+    deploy_steps = (["collectstatic", "--no-input"], ["migrate", "--no-input"])
+    for command in (*deploy_steps, ["createsuperuser", "--no-input"]):
+        rehearsal.run_to_end(["python", "manage.py", *command], admin_env, project)
 
     with rehearsal.started([]) as running:
         command = ["gunicorn", f"{SLUG}.wsgi", f"--bind=127.0.0.1:{port}"]
@@ -384,6 +401,8 @@ def test_no_entry_point_falls_back_to_development_settings(
             except ConnectionRefusedError:
                 time.sleep(0.2)
         assert status == 404 and "URLconf" not in page, "gunicorn serves development settings"
+        # A user added through the site sends its welcome task with delay_on_commit.
+        add_a_user(running[0], port, "www.example.com")
 
     code = f"import {SLUG}.asgi; from django.conf import settings; print(settings.SETTINGS_MODULE)"
     served = rehearsal.run_to_end(["python", "-c", code], env, project).stdout

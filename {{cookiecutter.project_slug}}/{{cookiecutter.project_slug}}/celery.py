@@ -17,7 +17,9 @@ from .liveness import LivenessFile
 # Flower shows task arguments and can stop workers: never let it run open (flower_auth.py).
 refuse_flower_without_basic_auth()
 
-app = Celery("{{ cookiecutter.project_slug }}")
+# Celery picks Django's task class (delay_on_commit, ...) only when DJANGO_SETTINGS_MODULE
+# is set as the app is created; gunicorn and manage.py import this before they set it.
+app = Celery("{{ cookiecutter.project_slug }}", task_cls="celery.contrib.django.task:DjangoTask")
 
 
 @app.on_configure.connect

@@ -24,6 +24,10 @@ PRODUCTION_ENVIRONMENT = {
 {%- if cookiecutter.result_backend == "redis" and cookiecutter.broker == "rabbitmq" %}
     "CELERY_RESULT_BACKEND": "redis://localhost:6379/0",
 {%- endif %}
+{%- if cookiecutter.broker == "rabbitmq" %}
+    # The server's consumer_timeout, above the hard time limit (3600 s).
+    "RABBITMQ_CONSUMER_TIMEOUT": "3900000",
+{%- endif %}
 }
 
 
@@ -88,6 +92,23 @@ def test_production_refuses_to_start_without(missing: str) -> None:
 
     assert completed.returncode != 0
     assert f"ImproperlyConfigured: {missing} is not set" in completed.stderr
+
+
+{%- if cookiecutter.broker == "rabbitmq" %}
+
+
+def test_production_refuses_a_time_limit_rabbitmq_would_cut_short() -> None:
+    """RabbitMQ's default consumer_timeout (30 min) would deliver a 1 h task a second time."""
+    environment = {**PRODUCTION_ENVIRONMENT, "RABBITMQ_CONSUMER_TIMEOUT": ""}
+
+    completed = start_django(**environment)
+
+    assert completed.returncode != 0
+    assert last_line(completed).startswith(
+        "django.core.exceptions.ImproperlyConfigured: CELERY_TASK_TIME_LIMIT (3600 s) must be "
+        "below RABBITMQ_CONSUMER_TIMEOUT (1800000 ms)"
+    )
+{%- endif %}
 
 
 @pytest.mark.parametrize(
