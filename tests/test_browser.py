@@ -69,9 +69,9 @@ def test_the_admin_shows_results_and_periodic_tasks_of_a_real_run(
     project = Path(shutil.copytree(bake(), tmp_path / "my_project"))
     python = project_python(project)
     with redis_database() as broker:
-        environment = {
-            key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"
-        } | {
+        environment = os.environ | {
+            # What the project's .env sets; celery refuses to guess without it.
+            "DJANGO_SETTINGS_MODULE": "my_project.settings.dev",
             "DATABASE_URL": postgres_database,
             "CELERY_BROKER_URL": broker,
             "DJANGO_SUPERUSER_PASSWORD": "browser-test-password",
