@@ -24,9 +24,8 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-# Modules, not names: the template's tests take "cookiecutter" and a dot for unrendered Jinja.
-from cookiecutter import exceptions as cookiecutter_errors
-from cookiecutter import main as cookiecutter_api
+from cookiecutter.exceptions import CookiecutterException
+from cookiecutter.main import cookiecutter
 
 PROJECT = Path(__file__).resolve().parent.parent
 ANSWERS = PROJECT / ".cookiecutter-answers.json"
@@ -73,14 +72,14 @@ def render(template: Path, answers: dict[str, object], workspace: Path) -> Path:
         )
     )
     try:
-        project = cookiecutter_api.cookiecutter(
+        project = cookiecutter(
             str(template),
             no_input=True,
             extra_context=answers,
             output_dir=str(workspace / "rendered"),
             config_file=str(config),
         )
-    except (cookiecutter_errors.CookiecutterException, ValueError) as error:
+    except (CookiecutterException, ValueError) as error:
         raise RegenerationError(f"the template refused the answers: {error}") from error
     return Path(project)
 
