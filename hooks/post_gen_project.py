@@ -1,8 +1,10 @@
 """Remove the files of options the user did not choose.
 
 The table below is the one place that says which files belong to which answer;
-files that every project needs are not listed. Removing is idempotent, so the
-hook can run again (cruft does) without harm. No network, randomness or clock.
+files that every project needs are not listed. The template's tests read it too,
+so the module imports without rendering: the only Jinja is the answers string,
+parsed when the hook runs. Removing is idempotent, so the hook can run again
+(cruft does) without harm. No network, randomness or clock.
 """
 
 from __future__ import annotations
@@ -12,11 +14,9 @@ import shutil
 from pathlib import Path
 from typing import Final
 
-ANSWERS: Final[dict[str, object]] = json.loads(r"""{{ cookiecutter | tojson }}""")
-
-# Path, relative to the project -> (field, the answers that keep it).
+# Path, relative to the project ({project_slug} is the answer) -> (field, the answers that keep it).
 KEPT_ONLY_FOR: Final[dict[str, tuple[str, frozenset[object]]]] = {
-    "{{ cookiecutter.project_slug }}/results.py": ("result_backend", frozenset({"django-db"})),
+    "{project_slug}/results.py": ("result_backend", frozenset({"django-db"})),
     "base/tests/test_results_django_db.py": ("result_backend", frozenset({"django-db"})),
     "base/beat_database.py": ("scheduler", frozenset({"database"})),
     "base/management": ("scheduler", frozenset({"database"})),
@@ -47,7 +47,7 @@ KEPT_ONLY_FOR: Final[dict[str, tuple[str, frozenset[object]]]] = {
 def unselected_paths(answers: dict[str, object]) -> list[Path]:
     """Return the paths that belong to answers the user did not give."""
     return [
-        Path(path)
+        Path(path.format(project_slug=answers["project_slug"]))
         for path, (field, keeping_answers) in KEPT_ONLY_FOR.items()
         if answers[field] not in keeping_answers
     ]
@@ -62,7 +62,8 @@ def remove(path: Path) -> None:
 
 
 def main() -> None:
-    for path in unselected_paths(ANSWERS):
+    answers = json.loads(r"""{{ cookiecutter | tojson }}""")
+    for path in unselected_paths(answers):
         remove(path)
 
 

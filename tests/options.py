@@ -1,14 +1,31 @@
-"""The answers the tests bake, derived once from cookiecutter.json."""
+"""The answers the tests bake, derived once from cookiecutter.json and the hook's table."""
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import json
 from pathlib import Path
 
-DECLARED: dict[str, object] = json.loads(
-    (Path(__file__).resolve().parent.parent / "cookiecutter.json").read_text()
-)
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent
+DECLARED: dict[str, object] = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
+
+
+def _post_generation_hook_table() -> dict[str, tuple[str, frozenset[object]]]:
+    """The post-generation hook's table: project path -> (field, the answers that keep it).
+
+    The hook is a Jinja template, but only a string inside its main() is Jinja, so the
+    module imports as it is.
+    """
+    path = TEMPLATE_DIR / "hooks" / "post_gen_project.py"
+    spec = importlib.util.spec_from_file_location("post_gen_project", path)
+    assert spec is not None and spec.loader is not None, path
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    return hook.KEPT_ONLY_FOR
+
+
+KEPT_ONLY_FOR = _post_generation_hook_table()
 
 # Broker, result backend and scheduler interact: every combination is baked.
 INTERACTING = ("broker", "result_backend", "scheduler")

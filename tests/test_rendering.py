@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from conftest import TEMPLATE_DIR, bake_from, cookiecutter_cli, run, tree
-from options import COMBINATIONS, ONE_AT_A_TIME, label, resolved
+from options import COMBINATIONS, KEPT_ONLY_FOR, ONE_AT_A_TIME, label, resolved
 
 ALL_VARIANTS = COMBINATIONS + ONE_AT_A_TIME
 # Openers only: "}}" closes nested dicts in Python too.
@@ -41,36 +41,49 @@ def test_ruff_finds_nothing(bake, answers) -> None:
     run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], cwd=project)
 
 
-OPTION_FILES = {
-    "my_project/results.py": ("result_backend", {"django-db"}),
-    "base/tests/test_results_django_db.py": ("result_backend", {"django-db"}),
-    "base/beat_database.py": ("scheduler", {"database"}),
-    "base/management/commands/reconcile_beat_schedule.py": ("scheduler", {"database"}),
-    "base/tests/test_beat_database.py": ("scheduler", {"database"}),
-    "base/beat_file.py": ("scheduler", {"file"}),
-    "base/tests/test_beat_file.py": ("scheduler", {"file"}),
-    "base/tests/integration/test_results.py": ("result_backend", {"django-db", "redis"}),
-    "base/tests/integration/test_result_backend_django_db.py": ("result_backend", {"django-db"}),
-    "base/tests/integration/test_result_backend_redis.py": ("result_backend", {"redis"}),
-    "base/tests/integration/test_beat_database.py": ("scheduler", {"database"}),
-    "base/tests/integration/test_flower.py": ("use_flower", {True}),
-    "deploy/systemd/celery-flower.service": ("use_flower", {True}),
-    "Dockerfile": ("use_docker", {True}),
-    ".dockerignore": ("use_docker", {True}),
-    "compose.yaml": ("use_docker", {True}),
-    ".env.compose.example": ("use_docker", {True}),
-    ".github": ("ci", {"github"}),
-    ".gitlab-ci.yml": ("ci", {"gitlab"}),
-}
-
-
 @pytest.mark.parametrize("answers", ALL_VARIANTS, ids=map(label, ALL_VARIANTS))
 def test_only_the_chosen_options_files_are_kept(bake, answers) -> None:
     project = bake(**answers)
     chosen = resolved(answers)
 
-    for path, (field, keeping_answers) in OPTION_FILES.items():
+    # The hook's own table: every row's path exists for its answers, and only for them.
+    for row, (field, keeping_answers) in KEPT_ONLY_FOR.items():
+        path = row.format(project_slug="my_project")
         assert (project / path).exists() == (chosen[field] in keeping_answers), path
+
+
+# Written out apart from the hook's table, for the files the rendered code imports or a
+# deploy reads: a wrong row in the table would pass the test above, not this one.
+EVERY_FILE_OPTION_OFF = {
+    "result_backend": "none",
+    "scheduler": "file",
+    "use_flower": "no",
+    "use_docker": "no",
+    "ci": "none",
+}
+ONLY_WITH_THE_DEFAULTS = [
+    "my_project/results.py",
+    "base/beat_database.py",
+    "base/management/commands/reconcile_beat_schedule.py",
+    "base/tests/integration/test_flower.py",
+    "deploy/systemd/celery-flower.service",
+    "Dockerfile",
+    "compose.yaml",
+    ".github/workflows/ci.yml",
+]
+
+
+def test_the_defaults_keep_their_files_and_every_option_off_removes_them(bake) -> None:
+    defaults = bake()
+    every_option_off = bake(**EVERY_FILE_OPTION_OFF)
+
+    for path in ONLY_WITH_THE_DEFAULTS:
+        assert (defaults / path).exists(), path
+        assert not (every_option_off / path).exists(), path
+    assert not (defaults / "base/beat_file.py").exists()
+    assert (every_option_off / "base/beat_file.py").exists()
+    assert not (defaults / ".gitlab-ci.yml").exists()
+    assert not (every_option_off / ".gitlab-ci.yml").exists()
 
 
 @pytest.mark.parametrize("answers", COMBINATIONS, ids=map(label, COMBINATIONS))
