@@ -37,10 +37,21 @@ def check_jsonschema(schema: str, path: Path) -> None:
     run([VENV_BIN / "check-jsonschema", "--builtin-schema", schema, path], cwd=path.parent)
 
 
-def hard_time_limit(project: Path) -> int:
-    """The default of CELERY_TASK_TIME_LIMIT in the rendered settings, in seconds."""
-    base = (project / SLUG / "settings" / "base.py").read_text()
-    return int(re.search(r'env_int\("CELERY_TASK_TIME_LIMIT", (\d+)\)', base).group(1))
+def hard_time_limit(project: Path, python: Path) -> int:
+    """The hard time limit, in seconds, the project's Celery app gives a task by default.
+
+    The app itself answers, from settings, with nothing in the environment to override them.
+    """
+    answer = run(
+        [python, "-c", f"from {SLUG}.celery import app; print(app.conf.task_time_limit)"],
+        cwd=project,
+        env={
+            "DJANGO_SETTINGS_MODULE": f"{SLUG}.settings.dev",
+            "CELERY_BROKER_URL": None,
+            "CELERY_TASK_TIME_LIMIT": None,
+        },
+    )
+    return int(answer.stdout)
 
 
 def seconds(duration: str) -> int:
@@ -81,7 +92,7 @@ def test_the_compose_file_follows_the_compose_specification(bake, answers) -> No
 
 
 @every(DOCKER)
-def test_the_compose_file_checks_health_and_starts_in_order(bake, answers) -> None:
+def test_the_compose_file_checks_health_and_starts_in_order(bake, project_python, answers) -> None:
     project = bake(**answers)
     services = yaml.safe_load((project / "compose.yaml").read_text())["services"]
     chosen = resolved(answers)
@@ -115,7 +126,8 @@ def test_the_compose_file_checks_health_and_starts_in_order(bake, answers) -> No
     ]
     assert "deploy" not in services["beat"]
     assert "CELERY_WORKER_CONCURRENCY" in services["worker"]["environment"]
-    assert seconds(services["worker"]["stop_grace_period"]) > hard_time_limit(project)
+    limit = hard_time_limit(project, project_python(project))
+    assert seconds(services["worker"]["stop_grace_period"]) > limit
     for name, service in services.items():
         for port in service.get("ports", []):
             assert port.startswith("127.0.0.1:"), f"{name} publishes {port} publicly"
@@ -225,14 +237,14 @@ def test_systemd_analyze_verifies_the_units(bake, project_python, answers, tmp_p
 
 
 @every(ALL_VARIANTS)
-def test_the_worker_unit_lets_a_running_task_finish(bake, answers) -> None:
+def test_the_worker_unit_lets_a_running_task_finish(bake, project_python, answers) -> None:
     project = bake(**answers)
     worker = (project / "deploy" / "systemd" / "celery-worker.service").read_text()
 
     settings = dict(re.findall(r"^(\w+)=(.*)$", worker, re.MULTILINE))
     assert settings["KillSignal"] == "SIGTERM"
     assert settings["KillMode"] == "mixed"
-    assert int(settings["TimeoutStopSec"]) > hard_time_limit(project)
+    assert int(settings["TimeoutStopSec"]) > hard_time_limit(project, project_python(project))
     assert settings["User"] == SLUG
     assert settings["EnvironmentFile"] == f"/etc/{SLUG}/environment"
     assert f"--pidfile=/run/{SLUG}/" in worker
