@@ -10,8 +10,8 @@ own. reconcile() applies these rules, when beat starts and from
 - an entry in settings is created, or updated to match settings (task, schedule,
   arguments, options); its Enabled box belongs to the admin and is left as it is;
 - a row from settings that settings no longer list is disabled (BEAT_REMOVED_ENTRIES =
-  "disable"), and enabled again if it comes back (unless it was disabled before it
-  was removed); or deleted ("delete");
+  "disable", also when the setting is absent), and enabled again if it comes back
+  (unless it was disabled before it was removed); or deleted ("delete");
 - any other row (created in the admin, or Celery's own) is never touched, unless
   settings list an entry of the same name: the name is the entry's identity.
 """
@@ -46,6 +46,15 @@ REMOVED_WHILE_DISABLED = (
 OWNED_BY_SETTINGS = frozenset({FROM_SETTINGS, REMOVED, REMOVED_WHILE_DISABLED})
 
 REMOVED_ENTRIES_CHOICES = ("disable", "delete")
+
+
+def removed_entries_setting() -> str:
+    """settings.BEAT_REMOVED_ENTRIES; "disable" where a project does not set it.
+
+    The default keeps the scheduler a drop-in for any project, and is the undoable
+    choice: a disabled row can be enabled again, a deleted one is gone.
+    """
+    return getattr(settings, "BEAT_REMOVED_ENTRIES", "disable")
 
 
 @dataclass
@@ -151,7 +160,7 @@ class ReconcilingDatabaseScheduler(DatabaseScheduler):
     """django-celery-beat's DatabaseScheduler, reconciling the database when beat starts."""
 
     def setup_schedule(self) -> None:
-        logger.info("%s", reconcile(self.app.conf.beat_schedule, settings.BEAT_REMOVED_ENTRIES))
+        logger.info("%s", reconcile(self.app.conf.beat_schedule, removed_entries_setting()))
         # DatabaseScheduler.setup_schedule would write the settings entries again. Read
         # the schedule now that the database matches settings (the first read of
         # self.schedule), and add Celery's own entries as DatabaseScheduler does.

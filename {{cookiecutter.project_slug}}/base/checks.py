@@ -25,8 +25,8 @@ def check_beat_schedule(
 
 def beat_schedule_errors(beat_schedule: Mapping[str, object], app: Celery) -> list[Error]:
     """Return an error for each entry whose task is unknown or whose schedule is unusable."""
+    errors = task_module_errors(app)
     registered = sorted(app.tasks)  # Finalizes the app: imports every installed app's tasks.py.
-    errors = []
     for name, entry in beat_schedule.items():
         if not isinstance(entry, Mapping) or not {"task", "schedule"} <= entry.keys():
             errors.append(entry_error(name, "is not a dict with 'task' and 'schedule'", "E001"))
@@ -52,6 +52,29 @@ def beat_schedule_errors(beat_schedule: Mapping[str, object], app: Celery) -> li
                     "E003",
                     hint="Use a number of seconds, a timedelta, or crontab() or solar() "
                     "from celery.schedules.",
+                )
+            )
+    return errors
+
+
+def task_module_errors(app: Celery) -> list[Error]:
+    """Import the task modules that CELERY_IMPORTS and the app's include name, as workers do.
+
+    Autodiscovery finds only installed apps' tasks.py; a worker and beat also import these
+    modules when they start, so their tasks are known to them and must be known here.
+    Not loader.import_default_modules(): it sends import_modules, on which Celery's Django
+    fixup runs every system check again, this one included.
+    """
+    errors = []
+    for module in app.loader.default_modules:
+        try:
+            app.loader.import_task_module(module)
+        except ImportError as error:
+            errors.append(
+                Error(
+                    f"Celery cannot import the task module {module!r}: {error}.",
+                    hint="Correct the name in CELERY_IMPORTS, or in the Celery app's include.",
+                    id="base.E004",
                 )
             )
     return errors

@@ -143,6 +143,17 @@ def test_an_unknown_removed_entries_setting_is_refused() -> None:
         reconcile(SCHEDULE, "archive")
 
 
+def test_beat_starts_in_a_project_without_the_setting_and_disables_removed_entries(
+    settings,
+) -> None:
+    reconcile({**settings.CELERY_BEAT_SCHEDULE, "retired": SCHEDULE["report"]}, "disable")
+    del settings.BEAT_REMOVED_ENTRIES
+
+    symbol_by_name(settings.CELERY_BEAT_SCHEDULER)(app=app)  # What `celery beat` builds.
+
+    assert (row("retired").enabled, row("retired").description) == (False, REMOVED)
+
+
 def test_the_command_reports_what_it_did(capsys) -> None:
     call_command("reconcile_beat_schedule")
 

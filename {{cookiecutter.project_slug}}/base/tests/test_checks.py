@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from celery.schedules import crontab
@@ -52,6 +53,38 @@ def test_the_same_settings_without_the_typo_pass(beat_schedule_settings) -> None
 
     assert completed.returncode == 0, completed.stderr
     assert "System check identified no issues" in completed.stdout
+
+
+def settings_importing(tmp_path: Path, modules: list[str]) -> dict[str, str]:
+    """Test settings with CELERY_IMPORTS and a beat entry for a task defined outside any app."""
+    (tmp_path / "nightly_reports.py").write_text(
+        "from celery import shared_task\n\n\n@shared_task\ndef send() -> None:\n    pass\n"
+    )
+    (tmp_path / "imports_settings.py").write_text(
+        "from {{ cookiecutter.project_slug }}.settings.test import *\n"
+        "from {{ cookiecutter.project_slug }}.settings.test import CELERY_BEAT_SCHEDULE\n"
+        f"CELERY_IMPORTS = {modules!r}\n"
+        "CELERY_BEAT_SCHEDULE = CELERY_BEAT_SCHEDULE | "
+        "{'nightly-report': {'task': 'nightly_reports.send', 'schedule': 3600}}\n"
+    )
+    return {"DJANGO_SETTINGS_MODULE": "imports_settings", "PYTHONPATH": str(tmp_path)}
+
+
+def test_a_task_in_a_module_of_celery_imports_passes(tmp_path) -> None:
+    completed = manage_py_check(**settings_importing(tmp_path, ["nightly_reports"]))
+
+    assert completed.returncode == 0, completed.stderr
+    assert "System check identified no issues" in completed.stdout
+
+
+def test_a_module_of_celery_imports_that_cannot_be_imported_is_an_error(tmp_path) -> None:
+    completed = manage_py_check(**settings_importing(tmp_path, ["nightly_reprots"]))
+
+    assert completed.returncode == 1
+    assert (
+        "(base.E004) Celery cannot import the task module 'nightly_reprots': "
+        "No module named 'nightly_reprots'."
+    ) in completed.stderr
 
 
 @pytest.mark.parametrize(
