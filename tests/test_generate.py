@@ -97,3 +97,24 @@ def test_a_python_found_under_pyenv_is_handed_to_the_project(tmp_path, only_pyth
     # Stopped on purpose where scripts/install creates the project's .venv with it.
     assert completed.returncode == 3, completed.stderr
     assert calls.read_text() == "-m venv .venv\n"
+
+
+def test_generating_installs_cookiecutter_alone(tmp_path) -> None:
+    """A fresh checkout renders with Cookiecutter only: the test tools wait for scripts/test."""
+    template = tmp_path / "template"
+    shutil.copytree(
+        TEMPLATE_DIR,
+        template,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "__pycache__", "test-artifacts", ".benchmark-cache"
+        ),
+    )
+    output = tmp_path / "out"
+    output.mkdir()
+
+    run([template / "scripts" / "generate", "--generate-only", "--no-input", "-o", output], output)
+
+    assert (output / "my_project" / "manage.py").is_file()
+    installed = {path.name for path in (template / ".venv" / "bin").iterdir()}
+    assert "cookiecutter" in installed
+    assert not {"pytest", "ruff", "hadolint", "cruft", "check-jsonschema"} & installed

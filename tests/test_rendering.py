@@ -8,14 +8,13 @@ import sys
 import pytest
 
 from conftest import TEMPLATE_DIR, bake_from, cookiecutter_cli, run, tree
-from options import COMBINATIONS, DECLARED, KEPT_ONLY_FOR, ONE_AT_A_TIME, label, resolved
+from options import COMBINATIONS, KEPT_ONLY_FOR, ONE_AT_A_TIME, label, resolved
 
 ALL_VARIANTS = COMBINATIONS + ONE_AT_A_TIME
-# Openers only: "}}" closes nested dicts in Python too. A variable is residue by its name
-# (cookiecutter.broker), so the rendered code may import cookiecutter.main.
-JINJA_RESIDUE = re.compile(
-    r"\{\{|\{%|\{#|\bcookiecutter\.(?:" + "|".join(map(re.escape, DECLARED)) + r")\b"
-)
+# Jinja's openers, with or without whitespace control ({{- {%- {%+ {#-): every tag left
+# unrendered starts with one. Closers are not matched: "}}" closes nested dicts and "%}"
+# ends format specs such as {:.0%}.
+JINJA_RESIDUE = re.compile(r"\{[{%#][-+]?")
 
 
 @pytest.mark.parametrize("answers", ALL_VARIANTS, ids=map(label, ALL_VARIANTS))

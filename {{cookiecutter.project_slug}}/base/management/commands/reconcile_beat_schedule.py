@@ -1,9 +1,8 @@
 """manage.py reconcile_beat_schedule: what beat does to the database schedule when it starts."""
 
-from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from base.beat_database import reconcile
+from base.beat_database import reconcile, removed_entries_setting
 from {{ cookiecutter.project_slug }}.celery import app
 
 
@@ -14,4 +13,4 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: object, **options: object) -> None:
-        self.stdout.write(str(reconcile(app.conf.beat_schedule, settings.BEAT_REMOVED_ENTRIES)))
+        self.stdout.write(str(reconcile(app.conf.beat_schedule, removed_entries_setting())))
