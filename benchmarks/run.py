@@ -35,10 +35,10 @@ from pathlib import Path
 import redis
 from cookiecutter.main import cookiecutter
 
-import projects
-from options import DECLARED
-from processes import background
-from services import REDIS, postgres_database, rabbitmq_vhost, redis_database
+from tooling import projects
+from tooling.options import DECLARED
+from tooling.processes import background
+from tooling.services import REDIS, postgres_database, rabbitmq_vhost, redis_database
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent
 CACHE = TEMPLATE_DIR / ".benchmark-cache"

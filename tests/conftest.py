@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-import projects
+from tooling import projects
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import sys
 
-from conftest import TEMPLATE_DIR, run
-
-sys.path.insert(0, str(TEMPLATE_DIR))  # The benchmarks package, for its table of variants.
 from benchmarks.run import VARIANTS
+from conftest import TEMPLATE_DIR, run
 
 # Every configuration on a Redis broker or with Redis results, and the bare Celery
 # baselines of both brokers (rabbitmq, redis needs bare Celery on RabbitMQ).

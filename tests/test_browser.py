@@ -19,8 +19,8 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from conftest import TEMPLATE_DIR, free_port, run, wait_for_page
-from processes import background
-from services import POSTGRES, redis_database
+from tooling.processes import background
+from tooling.services import POSTGRES, redis_database
 
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", TEMPLATE_DIR / "test-artifacts"))
 TIMEOUT = 90

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from conftest import TEMPLATE_DIR, VENV_BIN, run
-from options import COMBINATIONS, ONE_AT_A_TIME, label, resolved
+from tooling.options import COMBINATIONS, ONE_AT_A_TIME, label, resolved
 
 ALL_VARIANTS = COMBINATIONS + ONE_AT_A_TIME
 DOCKER = [answers for answers in ALL_VARIANTS if resolved(answers)["use_docker"]]

@@ -18,7 +18,7 @@ import yaml
 
 import rehearsal
 from conftest import commit_all, find_python, git
-from services import postgres_database, rabbitmq_vhost, redis_database
+from tooling.services import postgres_database, rabbitmq_vhost, redis_database
 
 # The job that compares the project with the template at a pinned ref needs the
 # template's public URL, which this project does not have yet (see the closing note of

@@ -8,8 +8,8 @@ from contextlib import ExitStack
 import pytest
 
 from conftest import run
-from options import COMBINATIONS, label
-from services import postgres_url, rabbitmq_vhost, redis_database
+from tooling.options import COMBINATIONS, label
+from tooling.services import postgres_url, rabbitmq_vhost, redis_database
 
 
 def service_environment(answers: dict[str, str], stack: ExitStack) -> dict[str, str]:

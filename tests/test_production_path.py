@@ -24,8 +24,8 @@ import pytest
 
 import rehearsal
 from conftest import free_port
-from options import label, resolved
-from services import postgres_database, rabbitmq_vhost, redis_database
+from tooling.options import label, resolved
+from tooling.services import postgres_database, rabbitmq_vhost, redis_database
 
 SLUG = "my_project"
 RENDERS = [{}, {"broker": "rabbitmq", "result_backend": "redis", "scheduler": "file"}]

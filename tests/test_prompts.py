@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import TEMPLATE_DIR, cookiecutter_cli, run
-from options import DECLARED
+from tooling.options import DECLARED
 
 
 def bake_with(output_dir: Path, *arguments: str) -> tuple[int, str]:

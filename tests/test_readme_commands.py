@@ -15,8 +15,8 @@ from pathlib import Path
 
 import rehearsal
 from conftest import TEMPLATE_DIR, find_python, free_port, run, wait_for_page
-from processes import background
-from services import redis_database
+from tooling.processes import background
+from tooling.services import redis_database
 
 README_REDIS = "redis://localhost:6379/0"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PROJECT_TEMPLATE, bake_from, check_drift, commit_all, git, run
-from options import DECLARED
+from tooling.options import DECLARED
 
 ANSWERS = ".cookiecutter-answers.json"
 

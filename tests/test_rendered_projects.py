@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run
-from options import COMBINATIONS, ONE_AT_A_TIME, label
+from tooling.options import COMBINATIONS, ONE_AT_A_TIME, label
 
 PYTHON_VERSIONS = [answers for answers in ONE_AT_A_TIME if "python_version" in answers]
 VARIANTS = COMBINATIONS + PYTHON_VERSIONS

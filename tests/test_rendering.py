@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from conftest import TEMPLATE_DIR, bake_from, cookiecutter_cli, run, tree
-from options import COMBINATIONS, KEPT_ONLY_FOR, ONE_AT_A_TIME, label, resolved
+from tooling.options import COMBINATIONS, KEPT_ONLY_FOR, ONE_AT_A_TIME, label, resolved
 
 ALL_VARIANTS = COMBINATIONS + ONE_AT_A_TIME
 # Jinja's openers, with or without whitespace control ({{- {%- {%+ {#-): every tag left
