@@ -43,6 +43,9 @@ from tooling.services import REDIS, postgres_database, rabbitmq_vhost, redis_dat
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent
 CACHE = TEMPLATE_DIR / ".benchmark-cache"
 DEFAULT_OUTPUT = TEMPLATE_DIR / "test-artifacts" / "benchmark.json"
+# Each full run's tables, dated, so the README can link to figures that say when and on
+# what they were measured instead of carrying a copy that goes stale.
+RESULTS = TEMPLATE_DIR / "benchmarks" / "results"
 
 BROKERS: list[str] = DECLARED["broker"]
 RESULT_BACKENDS: list[str] = DECLARED["result_backend"]
@@ -460,6 +463,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--cold-start-runs", type=int, default=10, help="timed imports")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="raw numbers (JSON)")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        help=f"the tables with the machine (Markdown; default: {RESULTS.name}/<date>.md there)",
+    )
     parser.add_argument("--list", action="store_true", help="list the configurations and stop")
     args = parser.parse_args(argv)
     for name in ("tasks", "round_trips", "rounds", "cold_start_runs"):
@@ -542,7 +550,28 @@ def benchmark(args: argparse.Namespace) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(document, indent=2) + "\n")
     log(f"raw numbers: {args.output}")
+    results = args.results or RESULTS / f"{started_at:%Y-%m-%d}.md"
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(results_page(document))
+    log(f"tables: {results}")
     return 0
+
+
+def results_page(document: dict[str, object]) -> str:
+    """One run's tables, with the command, the date and the machine that produced them."""
+    machine = document["machine"]
+    packages = ", ".join(
+        f"{name} {version}" for name, version in machine["project_packages"].items()
+    )
+    return (
+        f"# Benchmark results, {document['started_at'][:10]}\n\n"
+        f"`{' '.join(document['command'])}`, started {document['started_at']}.\n\n"
+        f"Machine: {machine['cpus']} CPUs ({machine['cpu_model']}), {machine['memory_gib']} GiB, "
+        f"{machine['platform']}; Python {machine['python_driver']} (driver); {packages}; "
+        f"Redis {machine['redis_server']}, RabbitMQ {machine['rabbitmq_server']}, "
+        f"PostgreSQL {machine['postgresql_server']}.\n\n"
+        f"{document['table']}\n"
+    )
 
 
 def main(argv: list[str]) -> int:

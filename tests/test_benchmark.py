@@ -21,11 +21,12 @@ EXPECTED = {
 
 
 def test_the_benchmark_measures_every_configuration(tmp_path) -> None:
-    output = tmp_path / "benchmark.json"
+    output, results = tmp_path / "benchmark.json", tmp_path / "results.md"
     completed = run(
         [
             *(TEMPLATE_DIR / "scripts" / "benchmark", "--tasks", "30", "--round-trips", "5"),
             *("--rounds", "1", "--cold-start-runs", "2", "--only", "redis", "--output", output),
+            *("--results", results),
         ],
         cwd=tmp_path,
         timeout=300,
@@ -60,3 +61,6 @@ def test_the_benchmark_measures_every_configuration(tmp_path) -> None:
     assert rendered | variants | {"as rendered"} <= table_rows
     assert "| redis, none | " in completed.stdout and "| n/a | n/a |" in completed.stdout
     assert any(row.startswith('`python -c "import django') for row in table_rows)
+    page = results.read_text()
+    assert page.startswith(f"# Benchmark results, {document['started_at'][:10]}\n")
+    assert completed.stdout.strip() in page and "Machine: " in page
