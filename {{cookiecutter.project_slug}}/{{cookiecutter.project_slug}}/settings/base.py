@@ -139,12 +139,12 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "memory://localhost/")
 # Results are rows in the project's database, listed in the admin. This is
 # django-celery-results' backend with a quicker .get() (see results.py).
 CELERY_RESULT_BACKEND = "{{ cookiecutter.project_slug }}.results:DatabaseBackend"
-{%- elif cookiecutter.result_backend == "redis" and cookiecutter.broker == "redis" %}
-# Results go to Redis; the broker's Redis serves unless told otherwise.
-CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
-{%- elif cookiecutter.result_backend == "redis" %}
+{%- elif cookiecutter.__rabbitmq_with_redis_results %}
 # Results go to Redis; RabbitMQ cannot hold them, so this needs its own URL.
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND")
+{%- elif cookiecutter.result_backend == "redis" %}
+# Results go to Redis; the broker's Redis serves unless told otherwise.
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
 {%- endif %}
 # Same clock as Django, so crontab entries mean the time the project lives in.
 CELERY_TIMEZONE = TIME_ZONE

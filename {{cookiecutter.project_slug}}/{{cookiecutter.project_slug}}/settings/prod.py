@@ -43,7 +43,7 @@ if CELERY_TASK_TIME_LIMIT * 1000 >= RABBITMQ_CONSUMER_TIMEOUT:
         "set RABBITMQ_CONSUMER_TIMEOUT to it, or lower the time limit"
     )
 {%- endif %}
-{%- if cookiecutter.result_backend == "redis" and cookiecutter.broker == "rabbitmq" %}
+{%- if cookiecutter.__rabbitmq_with_redis_results %}
 CELERY_RESULT_BACKEND = require_url(
     "CELERY_RESULT_BACKEND", ("redis", "rediss"), "task results are stored in Redis"
 )
