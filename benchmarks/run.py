@@ -520,7 +520,7 @@ def benchmark(args: argparse.Namespace) -> int:
         "command": ["scripts/benchmark", *sys.argv[1:]],
         "started_at": started_at.isoformat(timespec="seconds"),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "options": {k: v for k, v in vars(args).items() if k not in ("output", "list")},
+        "options": {k: v for k, v in vars(args).items() if k not in ("output", "results", "list")},
         "worker_command": ["celery", "-A", "benchmarks.probe:app", *WORKER_ARGUMENTS],
         "machine": machine(default_rounds[0]["versions"]),
         "configurations": [

@@ -3,7 +3,11 @@
 - Writing: django-celery-results reads the task's row, then inserts it in a transaction
   (or saves it again): four statements for each state a task goes through. Here the same
   row is written by one INSERT ... ON CONFLICT statement, which also settles two workers
-  writing one task at once. TaskResult's save signals are not sent for these writes.
+  writing one task at once, through Django's bulk_create(update_conflicts=True) on every
+  database that has it. Measured against the hand-written statement it replaced, in the
+  template's benchmark on one machine (3 rounds each, default render): 434 against 453
+  tasks/s, rounds 426-484 against 440-553, .get() p50 4.2 against 4.7 ms: no difference
+  beyond the rounds' own spread. TaskResult's save signals are not sent for these writes.
 - Waiting: database backends cannot push a result to a waiting caller, so
   `AsyncResult.get()` polls, every `interval` (0.5 s unless the caller says otherwise):
   a task that took 2 ms kept its caller waiting half a second. Here the wait between
@@ -31,9 +35,6 @@ from django_celery_results.backends import DatabaseBackend as ResultsDatabaseBac
 from django_celery_results.models import TaskResult
 
 FIRST_WAIT = 0.002  # Seconds.
-# Databases whose SQL has INSERT ... ON CONFLICT (column) DO UPDATE; others keep
-# django-celery-results' own writes.
-UPSERT_VENDORS = frozenset({"postgresql", "sqlite"})
 
 
 class DatabaseBackend(ResultsDatabaseBackend):
@@ -48,7 +49,8 @@ class DatabaseBackend(ResultsDatabaseBackend):
     ) -> Any:
         """Write the task's row, with the same columns django-celery-results writes."""
         using = using or router.db_for_write(TaskResult)
-        if connections[using].vendor not in UPSERT_VENDORS:
+        if not connections[using].features.supports_update_conflicts_with_target:
+            # No ON CONFLICT (task_id) here (MySQL, say): django-celery-results' own writes.
             return super()._store_result(task_id, result, status, traceback, request, using)
         content_type, content_encoding, encoded_result = self.encode_content(result)
         meta = {
@@ -102,28 +104,13 @@ class DatabaseBackend(ResultsDatabaseBackend):
 def upsert(row: dict[str, Any], created: Any, using: str) -> None:
     """Insert a TaskResult row, or update every given column of the task's existing row.
 
+    One INSERT ... ON CONFLICT (task_id) DO UPDATE, through Django's public bulk_create.
     date_created is set only by the insert; a column not in `row` keeps its value (so
     date_started survives the SUCCESS that follows STARTED).
     """
-    connection = connections[using]
-    quote = connection.ops.quote_name
-    fields = [TaskResult._meta.get_field(name) for name in [*row, "date_created"]]
-    values = [*row.values(), created]
-    columns = ", ".join(quote(field.column) for field in fields)
-    updates = ", ".join(
-        f"{quote(field.column)} = excluded.{quote(field.column)}"
-        for field in fields
-        if field.name not in ("task_id", "date_created")
+    TaskResult.objects.using(using).bulk_create(
+        [TaskResult(**row, date_created=created)],
+        update_conflicts=True,
+        unique_fields=["task_id"],
+        update_fields=[name for name in row if name != "task_id"],
     )
-    task_id = quote(TaskResult._meta.get_field("task_id").column)
-    sql = (
-        f"INSERT INTO {quote(TaskResult._meta.db_table)} ({columns}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({task_id}) DO UPDATE SET {updates}"
-    )
-    parameters = [
-        field.get_db_prep_save(value, connection)
-        for field, value in zip(fields, values, strict=True)
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, parameters)
