@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 
@@ -89,13 +90,32 @@ def test_the_defaults_keep_their_files_and_every_option_off_removes_them(bake) -
 
 
 @pytest.mark.parametrize("answers", COMBINATIONS, ids=map(label, COMBINATIONS))
-def test_settings_follow_the_answers(bake, answers) -> None:
-    base = (bake(**answers) / "my_project" / "settings" / "base.py").read_text()
+def test_settings_follow_the_answers(bake, project_python, answers) -> None:
+    """The rendered project's own settings and Celery app, as Django and Celery load them."""
+    project = bake(**answers)
+    script = (
+        "import json, django; django.setup(); from django.conf import settings;"
+        "from my_project.celery import app; conf = app.conf;"
+        "print(json.dumps({'apps': settings.INSTALLED_APPS, 'backend': conf.result_backend,"
+        " 'broker': conf.broker_transport_options,"
+        " 'results': conf.result_backend_transport_options}))"
+    )
+    environment = {
+        "DJANGO_SETTINGS_MODULE": "my_project.settings.dev",
+        "CELERY_BROKER_URL": None,
+        "CELERY_RESULT_BACKEND": None,
+        "DATABASE_URL": None,
+    }
+    shown = json.loads(
+        run([project_python(project), "-c", script], cwd=project, env=environment).stdout
+    )
 
-    assert ('"django_celery_beat"' in base) == (answers["scheduler"] == "database")
-    assert ('"django_celery_results"' in base) == (answers["result_backend"] == "django-db")
-    assert ("global_keyprefix" in base) == ("redis" in answers.values())
-    assert ("CELERY_RESULT_BACKEND =" in base) == (answers["result_backend"] != "none")
+    assert ("django_celery_beat" in shown["apps"]) == (answers["scheduler"] == "database")
+    assert ("django_celery_results" in shown["apps"]) == (answers["result_backend"] == "django-db")
+    assert ("global_keyprefix" in shown["broker"]) == (answers["broker"] == "redis")
+    assert ("global_keyprefix" in shown["results"]) == (answers["result_backend"] == "redis")
+    # Without a broker, development keeps Redis results in memory; none stays none.
+    assert (shown["backend"] is None) == (answers["result_backend"] == "none")
 
 
 def test_two_bakes_with_the_same_answers_are_byte_identical(tmp_path) -> None:
