@@ -30,6 +30,12 @@ from tooling.services import postgres_database, rabbitmq_vhost, redis_database
 SLUG = "my_project"
 RENDERS = [{}, {"broker": "rabbitmq", "result_backend": "redis", "scheduler": "file"}]
 ADMIN = ("admin", "a-long-test-password-1")
+# What `manage.py createsuperuser --no-input` reads to create ADMIN.
+CREATE_ADMIN = {
+    "DJANGO_SUPERUSER_USERNAME": ADMIN[0],
+    "DJANGO_SUPERUSER_PASSWORD": ADMIN[1],
+    "DJANGO_SUPERUSER_EMAIL": "admin@example.com",
+}
 # The values a user fills in; the services' URLs come from the test's own services.
 SECRETS = {
     "DJANGO_SECRET_KEY": "rehearsal-" + "k" * 60,
@@ -191,11 +197,7 @@ def test_compose_stack_runs_as_declared(bake, project_python, tmp_path, stack, a
     one_shot = [name for name in app_services if services[name].get("restart") == "no"]
     for name in one_shot:  # migrate: web, worker and beat wait for it to complete.
         rehearsal.run_to_end(services[name]["command"], container_env(name), cwd)
-    admin_env = container_env("web") | {
-        "DJANGO_SUPERUSER_USERNAME": ADMIN[0],
-        "DJANGO_SUPERUSER_PASSWORD": ADMIN[1],
-        "DJANGO_SUPERUSER_EMAIL": "admin@example.com",
-    }
+    admin_env = container_env("web") | CREATE_ADMIN
     rehearsal.run_to_end(["python", "manage.py", "createsuperuser", "--no-input"], admin_env, cwd)
     make_an_entry_due(container_env("beat"), cwd, answers)
 
@@ -302,9 +304,7 @@ def test_systemd_units_run_as_declared(bake, project_python, tmp_path, stack, an
             rehearsal.run_to_end(command(units[name], line, env), env, project)
     admin_env = environment | {
         "PATH": f"{venv}/bin:/usr/bin:/bin",
-        "DJANGO_SUPERUSER_USERNAME": ADMIN[0],
-        "DJANGO_SUPERUSER_PASSWORD": ADMIN[1],
-        "DJANGO_SUPERUSER_EMAIL": "admin@example.com",
+        **CREATE_ADMIN,
     }
     rehearsal.run_to_end(
         ["python", "manage.py", "createsuperuser", "--no-input"], admin_env, project
@@ -381,9 +381,7 @@ def test_no_entry_point_falls_back_to_development_settings(
     # Static files, migrations and an admin, with the settings module named, as a deploy has.
     admin_env = env | {
         "DJANGO_SETTINGS_MODULE": f"{SLUG}.settings.prod",
-        "DJANGO_SUPERUSER_USERNAME": ADMIN[0],
-        "DJANGO_SUPERUSER_PASSWORD": ADMIN[1],
-        "DJANGO_SUPERUSER_EMAIL": "admin@example.com",
+        **CREATE_ADMIN,
     }
     deploy_steps = (["collectstatic", "--no-input"], ["migrate", "--no-input"])
     for command in (*deploy_steps, ["createsuperuser", "--no-input"]):
