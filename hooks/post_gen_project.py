@@ -16,24 +16,24 @@ from typing import Final
 
 # Path, relative to the project ({project_slug} is the answer) -> (field, the answers that keep it).
 KEPT_ONLY_FOR: Final[dict[str, tuple[str, frozenset[object]]]] = {
-    "{project_slug}/results.py": ("result_backend", frozenset({"django-db"})),
-    "base/tests/test_results_django_db.py": ("result_backend", frozenset({"django-db"})),
-    "base/beat_database.py": ("scheduler", frozenset({"database"})),
-    "base/management": ("scheduler", frozenset({"database"})),
-    "base/tests/test_beat_database.py": ("scheduler", frozenset({"database"})),
-    "base/beat_file.py": ("scheduler", frozenset({"file"})),
-    "base/tests/test_beat_file.py": ("scheduler", frozenset({"file"})),
-    "base/tests/integration/test_results.py": (
+    "infrastructure/results.py": ("result_backend", frozenset({"django-db"})),
+    "infrastructure/tests/test_results_django_db.py": ("result_backend", frozenset({"django-db"})),
+    "infrastructure/beat_database.py": ("scheduler", frozenset({"database"})),
+    "infrastructure/management": ("scheduler", frozenset({"database"})),
+    "infrastructure/tests/test_beat_database.py": ("scheduler", frozenset({"database"})),
+    "infrastructure/beat_file.py": ("scheduler", frozenset({"file"})),
+    "infrastructure/tests/test_beat_file.py": ("scheduler", frozenset({"file"})),
+    "tests/integration/test_results.py": (
         "result_backend",
         frozenset({"django-db", "redis"}),
     ),
-    "base/tests/integration/test_result_backend_django_db.py": (
+    "tests/integration/test_result_backend_django_db.py": (
         "result_backend",
         frozenset({"django-db"}),
     ),
-    "base/tests/integration/test_result_backend_redis.py": ("result_backend", frozenset({"redis"})),
-    "base/tests/integration/test_beat_database.py": ("scheduler", frozenset({"database"})),
-    "base/tests/integration/test_flower.py": ("use_flower", frozenset({True})),
+    "tests/integration/test_result_backend_redis.py": ("result_backend", frozenset({"redis"})),
+    "tests/integration/test_beat_database.py": ("scheduler", frozenset({"database"})),
+    "tests/integration/test_flower.py": ("use_flower", frozenset({True})),
     "deploy/systemd/celery-flower.service": ("use_flower", frozenset({True})),
     "Dockerfile": ("use_docker", frozenset({True})),
     ".dockerignore": ("use_docker", frozenset({True})),

@@ -18,7 +18,7 @@ from typing import Final
 
 ANSWERS: Final[dict[str, object]] = json.loads(r"""{{ cookiecutter | tojson }}""")
 
-# Top-level modules the rendered project imports, plus its own app: a slug
+# Top-level modules the rendered project imports, plus its own apps: a slug
 # with one of these names would shadow it and break imports in confusing ways.
 RESERVED_SLUGS: Final = frozenset(
     {
@@ -34,6 +34,7 @@ RESERVED_SLUGS: Final = frozenset(
         "dotenv",
         "flower",
         "gunicorn",
+        "infrastructure",
         "kombu",
         "psycopg",
         "pytest",

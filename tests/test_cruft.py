@@ -76,7 +76,7 @@ def test_cruft_update_takes_a_template_change_and_runs_the_hooks_again(
     # bring the file back, or fail to patch a file the project does not have.
     readme = template_repository / PROJECT_TEMPLATE / "README.md"
     readme.write_text(readme.read_text().replace("## Tests\n", "## Tests, before every push\n"))
-    database_only = "base/tests/test_beat_database.py"
+    database_only = "infrastructure/tests/test_beat_database.py"
     assert (project / database_only).exists() == (scheduler == "database")
     with (template_repository / PROJECT_TEMPLATE / database_only).open("a") as template_file:
         template_file.write("# A line from a newer template.\n")

@@ -79,7 +79,7 @@ def test_the_image_runs_unprivileged_with_a_health_check_and_no_secret(bake, ans
 
     assert "--requirements /build/pyproject.toml" in dockerfile
     assert re.search(r"^USER 10001:10001$", dockerfile, re.MULTILINE)
-    assert f'CMD ["python", "-m", "{SLUG}.health", "web-alive"]' in dockerfile
+    assert 'CMD ["python", "-m", "infrastructure.health", "web-alive"]' in dockerfile
     # collectstatic's placeholders, on its RUN line: never a value in the image's ENV.
     for _name, value in re.findall(r"(\w*(?:SECRET|PASSWORD)\w*)=(\S*)", dockerfile):
         assert value == "collectstatic"
@@ -112,8 +112,8 @@ def test_the_compose_file_checks_health_and_starts_in_order(bake, project_python
             continue
         test = service["healthcheck"]["test"]
         assert test[0] == "CMD", name
-        if f"{SLUG}.health" in test:
-            assert test[1:4] == ["python", "-m", f"{SLUG}.health"], name
+        if "infrastructure.health" in test:
+            assert test[1:4] == ["python", "-m", "infrastructure.health"], name
             probes += test[4:]
         for dependency, condition in service.get("depends_on", {}).items():
             wanted = (
@@ -134,7 +134,7 @@ def test_the_compose_file_checks_health_and_starts_in_order(bake, project_python
     # The project's own health command takes every probe the health checks name: each
     # reports, passing or (with nothing running here) failing, and none is refused.
     probed = run(
-        [python, "-m", f"{SLUG}.health", *probes, "--timeout", "0.2"],
+        [python, "-m", "infrastructure.health", *probes, "--timeout", "0.2"],
         cwd=project,
         env={"DJANGO_SETTINGS_MODULE": f"{SLUG}.settings.dev", "CELERY_BROKER_URL": None},
         check=False,

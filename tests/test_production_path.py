@@ -330,7 +330,7 @@ def test_systemd_units_run_as_declared(bake, project_python, tmp_path, stack, an
         # The probes as the README runs them on the host: from a shell in the project, with
         # the environment file read into it.
         shell = environment | {"PATH": f"{venv}/bin:/usr/bin:/bin", "HOME": str(tmp_path)}
-        health = ["python", "-m", f"{slug}.health"]
+        health = ["python", "-m", "infrastructure.health"]
         probes = {
             "web": [*health, "web-alive"],
             "celery-worker": [*health, "worker-alive", "worker-ready"],
@@ -415,7 +415,7 @@ def test_no_entry_point_falls_back_to_development_settings(
             refused.stderr
         )
     probed = subprocess.run(
-        ["python", "-m", f"{SLUG}.health", "worker-ready"],
+        ["python", "-m", "infrastructure.health", "worker-ready"],
         env=env,
         cwd=project,
         capture_output=True,

@@ -63,6 +63,7 @@ BAD_ANSWERS = [
     ("project_slug=django", "project_slug 'django' would shadow the module"),
     ("project_slug=test", "project_slug 'test' would shadow the module"),
     ("project_slug=base", "project_slug 'base' would shadow the module"),
+    ("project_slug=infrastructure", "project_slug 'infrastructure' would shadow the module"),
     ("project_slug=" + "a" * 31, "is longer than 30 characters"),
     ("project_name=Café", "project_slug 'café' is not a lowercase Python identifier"),
     ("author_email=you", "author_email 'you' is not an email address"),

@@ -65,10 +65,10 @@ EVERY_FILE_OPTION_OFF = {
     "ci": "none",
 }
 ONLY_WITH_THE_DEFAULTS = [
-    "my_project/results.py",
-    "base/beat_database.py",
-    "base/management/commands/reconcile_beat_schedule.py",
-    "base/tests/integration/test_flower.py",
+    "infrastructure/results.py",
+    "infrastructure/beat_database.py",
+    "infrastructure/management/commands/reconcile_beat_schedule.py",
+    "tests/integration/test_flower.py",
     "deploy/systemd/celery-flower.service",
     "Dockerfile",
     "compose.yaml",
@@ -83,8 +83,8 @@ def test_the_defaults_keep_their_files_and_every_option_off_removes_them(bake) -
     for path in ONLY_WITH_THE_DEFAULTS:
         assert (defaults / path).exists(), path
         assert not (every_option_off / path).exists(), path
-    assert not (defaults / "base/beat_file.py").exists()
-    assert (every_option_off / "base/beat_file.py").exists()
+    assert not (defaults / "infrastructure/beat_file.py").exists()
+    assert (every_option_off / "infrastructure/beat_file.py").exists()
     assert not (defaults / ".gitlab-ci.yml").exists()
     assert not (every_option_off / ".gitlab-ci.yml").exists()
 

@@ -1,42 +1,20 @@
 """The Celery application.
 
-`celery -A {{ cookiecutter.project_slug }} worker` and `beat` start from here.
+`celery -A {{ cookiecutter.project_slug }} worker` and `beat` start from here. The lines
+after Celery's own three each connect one piece of policy from the infrastructure app.
 """
 
-import logging.handlers
-import os
-
-from celery import Celery, Task
+from celery import Celery
 from celery.signals import after_setup_logger, beat_init, task_postrun, task_prerun
-from django import db
 
-from .beat_guard import refuse_a_second_beat
-from .flower_auth import refuse_flower_without_basic_auth
-from .liveness import LivenessFile
-
-# Flower shows task arguments and can stop workers: never let it run open (flower_auth.py).
-refuse_flower_without_basic_auth()
+from infrastructure import receivers
+from infrastructure.beat_guard import refuse_a_second_beat
+from infrastructure.flower_auth import refuse_flower_without_basic_auth
+from infrastructure.liveness import LivenessFile
 
 # Celery picks Django's task class (delay_on_commit, ...) only when DJANGO_SETTINGS_MODULE
 # is set as the app is created; gunicorn and manage.py import this before they set it.
 app = Celery("{{ cookiecutter.project_slug }}", task_cls="celery.contrib.django.task:DjangoTask")
-
-
-@app.on_configure.connect
-def require_settings_module(**kwargs) -> None:
-    """Refuse to guess between development and production settings.
-
-    `celery` commands and the probes name no settings module of their own: it comes
-    from .env or the environment. Django would fail too, with a traceback; this is one
-    line. (wsgi.py and asgi.py, which only production servers load, default to prod.)
-    """
-    if not os.environ.get("DJANGO_SETTINGS_MODULE"):
-        raise SystemExit(
-            "DJANGO_SETTINGS_MODULE is not set: set it, in .env or the environment, to "
-            "{{ cookiecutter.project_slug }}.settings.dev or "
-            "{{ cookiecutter.project_slug }}.settings.prod"
-        )
-
 
 # Every Django setting named CELERY_<NAME> configures Celery's <name> setting.
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -44,36 +22,22 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # Import tasks.py from every installed app.
 app.autodiscover_tasks()
 
-# Workers keep a file fresh for the liveness probe, worker-alive (see health.py).
+# Refuse to guess between development and production settings.
+app.on_configure.connect(receivers.require_settings_module)
+
+# Flower shows task arguments and can stop workers: never let it run open.
+refuse_flower_without_basic_auth()
+
+# Workers keep a file fresh for the liveness probe, worker-alive.
 app.steps["worker"].add(LivenessFile)
 
-# A second beat of the same name would send every entry twice: it stops (beat_guard.py).
+# A second beat of the same name would send every entry twice: it stops.
 beat_init.connect(refuse_a_second_beat)
 
+# Honour --logfile (celery multi, systemd), which Celery alone ignores under Django's LOGGING.
+after_setup_logger.connect(receivers.also_log_to_logfile)
 
-@after_setup_logger.connect
-def also_log_to_logfile(logger: logging.Logger, logfile: str | None, **kwargs) -> None:
-    """Honour --logfile (celery multi, deploy/systemd), which Celery alone would ignore.
-
-    Django's LOGGING has already given the root logger a handler, so Celery adds none.
-    Pool processes inherit the file handler from the worker that forked them, so their
-    records join its file once. WatchedFileHandler reopens the file after logrotate.
-    """
-    if logfile and not any(isinstance(h, logging.FileHandler) for h in logger.handlers):
-        handler = logging.handlers.WatchedFileHandler(logfile)
-        handler.setFormatter(logger.handlers[0].formatter)
-        logger.addHandler(handler)
-
-
-@task_prerun.connect
-@task_postrun.connect
-def close_old_connections(sender: Task, **kwargs) -> None:
-    """Treat a task like a request: close database connections that are too old or broken.
-
-    Django does this around each request; without it a worker would keep a connection
-    past DJANGO_CONN_MAX_AGE or after the database dropped it (CELERY_DB_REUSE_MAX in
-    settings turns off Celery's own closing, which opened a new connection per task).
-    Inline (eager) tasks run inside the caller's request and transaction: leave those.
-    """
-    if not sender.request.is_eager:
-        db.close_old_connections()
+# Close database connections that are too old or broken around each task, as Django
+# does around each request.
+task_prerun.connect(receivers.close_old_connections)
+task_postrun.connect(receivers.close_old_connections)

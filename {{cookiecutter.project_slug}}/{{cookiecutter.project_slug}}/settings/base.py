@@ -32,12 +32,13 @@ INSTALLED_APPS = [
 {%- if cookiecutter.result_backend == "django-db" %}
     "django_celery_results",
 {%- endif %}
+    "infrastructure",
     "base",
 ]
 
 MIDDLEWARE = [
     # First: answers /health/ probes before the HTTPS redirect and the host check.
-    "{{ cookiecutter.project_slug }}.health.HealthCheckMiddleware",
+    "infrastructure.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves /static/ from the web process itself, with far-future caching of the hashed
     # files that collectstatic writes (settings/prod.py); right after SecurityMiddleware,
@@ -138,7 +139,7 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "memory://localhost/")
 {%- if cookiecutter.result_backend == "django-db" %}
 # Results are rows in the project's database, listed in the admin. This is
 # django-celery-results' backend with a quicker .get() (see results.py).
-CELERY_RESULT_BACKEND = "{{ cookiecutter.project_slug }}.results:DatabaseBackend"
+CELERY_RESULT_BACKEND = "infrastructure.results:DatabaseBackend"
 {%- elif cookiecutter.__rabbitmq_with_redis_results %}
 # Results go to Redis; RabbitMQ cannot hold them, so this needs its own URL.
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND")
@@ -224,16 +225,16 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": "{{ cookiecutter.
 CELERY_BEAT_ENABLE_REMOTE_CONTROL = True
 {%- if cookiecutter.scheduler == "database" %}
 # Beat reads its schedule from the database (editable in the admin). When it starts it
-# reconciles the database with the entries below (base/beat_database.py says how).
-CELERY_BEAT_SCHEDULER = "base.beat_database:ReconcilingDatabaseScheduler"
+# reconciles the database with the entries below (infrastructure/beat_database.py says how).
+CELERY_BEAT_SCHEDULER = "infrastructure.beat_database:ReconcilingDatabaseScheduler"
 # An entry removed from CELERY_BEAT_SCHEDULE is disabled: reversible, and its history
 # stays in the admin. "delete" removes its row instead.
 BEAT_REMOVED_ENTRIES = "disable"
 {%- else %}
 # Beat keeps the schedule below; its last-run times live in this file, which must be
 # writable and must not be shared by two beat processes. Beat refuses to start, in one
-# line, when it cannot use the file (base/beat_file.py).
-CELERY_BEAT_SCHEDULER = "base.beat_file:CheckedPersistentScheduler"
+# line, when it cannot use the file (infrastructure/beat_file.py).
+CELERY_BEAT_SCHEDULER = "infrastructure.beat_file:CheckedPersistentScheduler"
 CELERY_BEAT_SCHEDULE_FILENAME = env_str(
     "CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "celerybeat-schedule")
 )

@@ -7,7 +7,7 @@ from .dev import CELERY_BEAT_SCHEDULE
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Unit tests run tasks inline even with a broker set in .env or the shell
-# (base/tests/conftest.py): store their results as a worker would.
+# (conftest.py): store their results as a worker would.
 CELERY_TASK_STORE_EAGER_RESULT = True
 # The webhook tests' receivers listen on loopback, which deliver_webhook refuses by default.
 WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]

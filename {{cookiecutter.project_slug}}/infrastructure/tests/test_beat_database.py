@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.forms.models import model_to_dict
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from base.beat_database import FROM_SETTINGS, REMOVED, REMOVED_WHILE_DISABLED, reconcile
+from infrastructure.beat_database import FROM_SETTINGS, REMOVED, REMOVED_WHILE_DISABLED, reconcile
 from {{ cookiecutter.project_slug }}.celery import app
 
 pytestmark = pytest.mark.django_db

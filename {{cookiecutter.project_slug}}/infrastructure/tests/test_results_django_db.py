@@ -5,7 +5,8 @@ from celery import Celery, exceptions
 from django_celery_results.models import TaskResult
 
 from base.tasks import add
-from {{ cookiecutter.project_slug }} import celery_app, results
+from infrastructure import results
+from {{ cookiecutter.project_slug }} import celery_app
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from celery.schedules import crontab
 from django.conf import settings
 from django.core.checks import run_checks
 
-from base.checks import beat_schedule_errors
+from infrastructure.checks import beat_schedule_errors
 from {{ cookiecutter.project_slug }}.celery import app
 
 
@@ -40,8 +40,9 @@ def test_a_misspelled_task_fails_manage_py_check_naming_the_entry(beat_schedule_
 
     assert completed.returncode == 1
     assert (
-        "(base.E002) CELERY_BEAT_SCHEDULE entry 'heartbeat' names task 'base.tasks.heartbeet', "
-        "which the Celery app does not register.\n\tHINT: Did you mean 'base.tasks.heartbeat'?"
+        "(infrastructure.E002) CELERY_BEAT_SCHEDULE entry 'heartbeat' names task "
+        "'base.tasks.heartbeet', which the Celery app does not register.\n"
+        "\tHINT: Did you mean 'base.tasks.heartbeat'?"
     ) in completed.stderr
     assert "1 issue" in completed.stderr
 
@@ -82,7 +83,7 @@ def test_a_module_of_celery_imports_that_cannot_be_imported_is_an_error(tmp_path
 
     assert completed.returncode == 1
     assert (
-        "(base.E004) Celery cannot import the task module 'nightly_reprots': "
+        "(infrastructure.E004) Celery cannot import the task module 'nightly_reprots': "
         "No module named 'nightly_reprots'."
     ) in completed.stderr
 
@@ -121,7 +122,7 @@ def test_an_entry_beat_cannot_run_is_an_error_naming_it(entry, message) -> None:
 def test_an_unknown_task_with_no_similar_name_gets_a_hint_but_no_guess() -> None:
     [error] = beat_schedule_errors({"report": {"task": "reports.tasks.send", "schedule": 60}}, app)
 
-    assert error.id == "base.E002"
+    assert error.id == "infrastructure.E002"
     assert "Did you mean" not in error.hint
 
 

@@ -3,9 +3,9 @@
 
 import os
 
-from {{ cookiecutter.project_slug }}.beat_guard import EXIT_TEMPORARY_FAILURE
+from infrastructure.beat_guard import EXIT_TEMPORARY_FAILURE
+from infrastructure.tests.probe import probe
 
-from ..conftest import probe
 from .conftest import TIMEOUT, CeleryProcess
 {%- endif %}
 

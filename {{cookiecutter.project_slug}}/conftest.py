@@ -1,17 +1,13 @@
 import http.server
 import itertools
-import os
 import socket
 import ssl
 import struct
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from {{ cookiecutter.project_slug }}.celery import app
 
@@ -21,7 +17,7 @@ def tasks_run_inline(request: pytest.FixtureRequest) -> Iterator[None]:
     """Unit tests run tasks inline, as development does without a broker, always.
 
     So they test the same thing on every machine, even with CELERY_BROKER_URL set in .env
-    or the shell. The integration tests (base/tests/integration/) use that broker.
+    or the shell. The integration tests (tests/integration/) use that broker.
     """
     if request.node.get_closest_marker("integration"):
         yield
@@ -125,15 +121,3 @@ def beat_schedule_settings(tmp_path: Path) -> Callable[..., dict[str, str]]:
         return {"DJANGO_SETTINGS_MODULE": module, "PYTHONPATH": str(tmp_path)}
 
     return write
-
-
-def probe(*arguments: str, **environment: str) -> subprocess.CompletedProcess[str]:
-    """Run the health command (`python -m <project>.health`) as Docker or Kubernetes does."""
-    return subprocess.run(
-        [sys.executable, "-m", "{{ cookiecutter.project_slug }}.health", *arguments],
-        cwd=settings.BASE_DIR,
-        env={**os.environ, **environment},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )

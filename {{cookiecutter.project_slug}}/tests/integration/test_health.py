@@ -10,7 +10,8 @@ import urllib.parse
 
 from django.conf import settings
 
-from ..conftest import probe
+from infrastructure.tests.probe import probe
+
 from .conftest import CeleryProcess, OutageProxy, with_address
 
 # The workers here refresh their liveness file every second (5 s by default), so the

@@ -74,7 +74,7 @@ def task_module_errors(app: Celery) -> list[Error]:
                 Error(
                     f"Celery cannot import the task module {module!r}: {error}.",
                     hint="Correct the name in CELERY_IMPORTS, or in the Celery app's include.",
-                    id="base.E004",
+                    id="infrastructure.E004",
                 )
             )
     return errors
@@ -82,7 +82,9 @@ def task_module_errors(app: Celery) -> list[Error]:
 
 def entry_error(name: str, problem: str, number: str, hint: str | None = None) -> Error:
     """An error that starts with the entry's name, so the reader knows where to look."""
-    return Error(f"CELERY_BEAT_SCHEDULE entry {name!r} {problem}.", hint=hint, id=f"base.{number}")
+    return Error(
+        f"CELERY_BEAT_SCHEDULE entry {name!r} {problem}.", hint=hint, id=f"infrastructure.{number}"
+    )
 
 
 def schedule_problem(value: object, relative: bool, app: Celery) -> str | None:

@@ -1,6 +1,6 @@
 """The worker's liveness file: a thread of the worker keeps it fresh, a probe reads its age.
 
-`python -m {{ cookiecutter.project_slug }}.health worker-alive` passes while the file is
+`python -m infrastructure.health worker-alive` passes while the file is
 younger than its limit. The file is named after the worker's node name (celery@host), so
 several workers on one machine each have their own, in a directory named after the
 project, so another project's worker of the same name never answers for this one's.

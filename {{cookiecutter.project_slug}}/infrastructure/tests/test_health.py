@@ -7,10 +7,9 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from {{ cookiecutter.project_slug }} import liveness
-from {{ cookiecutter.project_slug }}.liveness import liveness_directory, liveness_file
-
-from .conftest import probe
+from infrastructure import liveness
+from infrastructure.liveness import liveness_directory, liveness_file
+from infrastructure.tests.probe import probe
 
 
 def test_health_answers_plain_http_to_any_host_before_the_https_redirect(client, settings) -> None:

@@ -153,7 +153,7 @@ def start_worker(start_celery) -> Callable[..., CeleryProcess]:
             "--without-mingle",
             f"--hostname={name}@%h",
             f"--queues={queue}",
-            "--include=base.tests.integration.tasks",
+            "--include=tests.integration.tasks",
             name=name,
             **environment,
         )

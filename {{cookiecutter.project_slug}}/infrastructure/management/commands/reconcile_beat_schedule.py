@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from base.beat_database import reconcile, removed_entries_setting
+from infrastructure.beat_database import reconcile, removed_entries_setting
 from {{ cookiecutter.project_slug }}.celery import app
 
 

@@ -1,6 +1,6 @@
 """Health probes for Docker health checks and Kubernetes probes, one command each.
 
-`python -m {{ cookiecutter.project_slug }}.health PROBE...` runs the probes named:
+`python -m infrastructure.health PROBE...` runs the probes named:
 
     web-alive       the web server answers /health/
     worker-alive    the worker runs: its liveness file is fresh (needs no broker)
@@ -26,7 +26,8 @@ from celery.beat import beat_nodename
 from celery.utils.nodenames import default_nodename, host_format
 from django.http import HttpRequest, HttpResponse
 
-from .celery import app
+from {{ cookiecutter.project_slug }}.celery import app
+
 from .liveness import liveness_file
 
 HEALTH_PATH = "/health/"
@@ -125,7 +126,7 @@ PROBES: dict[str, Callable[[argparse.Namespace], str | None]] = {
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m {{ cookiecutter.project_slug }}.health",
+        prog="python -m infrastructure.health",
         description="Exit 0 when every probe named passes, 1 otherwise.",
     )
     parser.add_argument("probes", nargs="+", choices=PROBES, metavar="PROBE")

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from ..conftest import probe
+from infrastructure.tests.probe import probe
+
 from .conftest import STOP_TIMEOUT, TIMEOUT
 
 PAGES = ["/", "/workers", "/tasks", "/broker"]
