@@ -21,7 +21,7 @@ PRODUCTION_ENVIRONMENT = {
     "DJANGO_ALLOWED_HOSTS": "example.com",
     "DATABASE_URL": "postgres://app@localhost/app",
     "CELERY_BROKER_URL": "{{ 'redis://localhost:6379/0' if cookiecutter.broker == 'redis' else 'amqp://guest:guest@localhost:5672//' }}",
-{%- if cookiecutter.__rabbitmq_with_redis_results %}
+{%- if cookiecutter.__results_url == "own" %}
     "CELERY_RESULT_BACKEND": "redis://localhost:6379/0",
 {%- endif %}
 {%- if cookiecutter.broker == "rabbitmq" %}
@@ -118,7 +118,7 @@ def test_production_refuses_a_time_limit_rabbitmq_would_cut_short() -> None:
         ("CELERY_BROKER_URL", "Memory://localhost/", "memory"),
         ("CELERY_BROKER_URL", "filesystem://", "filesystem"),
         ("DATABASE_URL", "sqlite:////tmp/production.sqlite3", "sqlite"),
-{%- if cookiecutter.__rabbitmq_with_redis_results %}
+{%- if cookiecutter.__results_url == "own" %}
         ("CELERY_RESULT_BACKEND", "cache+memory://", "cache+memory"),
 {%- endif %}
     ],

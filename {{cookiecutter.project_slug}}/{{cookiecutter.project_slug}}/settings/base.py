@@ -1,3 +1,4 @@
+{%- from "parts.jinja" import part with context -%}
 """Settings shared by every environment; dev.py, test.py and prod.py change only what differs.
 
 Every deploy-specific value comes from an environment variable (see .env.example).
@@ -26,12 +27,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-{%- if cookiecutter.scheduler == "database" %}
-    "django_celery_beat",
-{%- endif %}
-{%- if cookiecutter.result_backend == "django-db" %}
-    "django_celery_results",
-{%- endif %}
+{{- part("scheduler", "settings/base.py/apps") }}
+{{- part("result_backend", "settings/base.py/apps") }}
     "infrastructure",
     "base",
 ]
@@ -136,17 +133,8 @@ if not env_bool("CELERY_TASK_LOGS", default=True):
 # own default (amqp://guest@localhost) would publish to a broker nobody configured.
 # dev.py then runs tasks inline; prod.py refuses to start.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "memory://localhost/")
-{%- if cookiecutter.result_backend == "django-db" %}
-# Results are rows in the project's database, listed in the admin. This is
-# django-celery-results' backend with a quicker .get() (see results.py).
-CELERY_RESULT_BACKEND = "infrastructure.results:DatabaseBackend"
-{%- elif cookiecutter.__rabbitmq_with_redis_results %}
-# Results go to Redis; RabbitMQ cannot hold them, so this needs its own URL.
-CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND")
-{%- elif cookiecutter.result_backend == "redis" %}
-# Results go to Redis; the broker's Redis serves unless told otherwise.
-CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
-{%- endif %}
+{{- part("result_backend", "settings/base.py/results") }}
+{{- part("__results_url", "settings/base.py/results") }}
 # Same clock as Django, so crontab entries mean the time the project lives in.
 CELERY_TIMEZONE = TIME_ZONE
 # JSON only: pickle would let anyone who can publish a message run code on the workers.
@@ -200,45 +188,11 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # celery.py treats each task like a request instead, so DJANGO_CONN_MAX_AGE and the
 # connection health check decide, as they do for the web.
 CELERY_DB_REUSE_MAX = 2**31
-{%- if cookiecutter.broker == "redis" %}
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    # Redis hands an unacknowledged task to another worker after this many seconds;
-    # with acks_late it must exceed the hard time limit, or long tasks run twice.
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 2 * CELERY_TASK_TIME_LIMIT),
-    # Prefix every broker key, so one Redis can also serve the cache.
-    "global_keyprefix": "{{ cookiecutter.project_slug }}:",
-}
-{%- endif %}
-{%- if cookiecutter.broker == "rabbitmq" %}
-# RabbitMQ takes a message back from a consumer that has not acknowledged it within the
-# server's consumer_timeout (rabbitmq.conf; 30 minutes unless changed) and delivers it
-# again while the task still runs. Tasks are acknowledged when they end, so the hard time
-# limit must end them first: set this to the server's value, in milliseconds as in
-# rabbitmq.conf. Production refuses to start with a time limit that does not fit in it.
-RABBITMQ_CONSUMER_TIMEOUT = env_int("RABBITMQ_CONSUMER_TIMEOUT", 30 * 60 * 1000)
-{%- endif %}
-{%- if cookiecutter.result_backend == "redis" %}
-# Same prefix for result keys.
-CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": "{{ cookiecutter.project_slug }}:"}
-{%- endif %}
+{{- part("broker", "settings/base.py/broker") }}
+{{- part("result_backend", "settings/base.py/results-transport") }}
 # Beat answers `celery inspect ping`, so its health can be checked like a worker's.
 CELERY_BEAT_ENABLE_REMOTE_CONTROL = True
-{%- if cookiecutter.scheduler == "database" %}
-# Beat reads its schedule from the database (editable in the admin). When it starts it
-# reconciles the database with the entries below (infrastructure/beat_database.py says how).
-CELERY_BEAT_SCHEDULER = "infrastructure.beat_database:ReconcilingDatabaseScheduler"
-# An entry removed from CELERY_BEAT_SCHEDULE is disabled: reversible, and its history
-# stays in the admin. "delete" removes its row instead.
-BEAT_REMOVED_ENTRIES = "disable"
-{%- else %}
-# Beat keeps the schedule below; its last-run times live in this file, which must be
-# writable and must not be shared by two beat processes. Beat refuses to start, in one
-# line, when it cannot use the file (infrastructure/beat_file.py).
-CELERY_BEAT_SCHEDULER = "infrastructure.beat_file:CheckedPersistentScheduler"
-CELERY_BEAT_SCHEDULE_FILENAME = env_str(
-    "CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "celerybeat-schedule")
-)
-{%- endif %}
+{{- part("scheduler", "settings/base.py/beat") }}
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {
         "task": "base.tasks.heartbeat",

@@ -1,3 +1,4 @@
+{%- from "parts.jinja" import part with context -%}
 """Development: debug on, a fixed dev-only key, and tasks run inline until a broker is set."""
 
 from {{ cookiecutter.project_slug }}.env import env_bool, env_email, env_list, env_str
@@ -24,10 +25,7 @@ if TASKS_RUN_INLINE:
     CELERY_TASK_EAGER_PROPAGATES = False
     # Store results and states as a worker would, so the admin and .get() behave the same.
     CELERY_TASK_STORE_EAGER_RESULT = True
-{%- if cookiecutter.result_backend == "redis" %}
-    # No Redis either: keep results in this process.
-    CELERY_RESULT_BACKEND = "cache+memory://"
-{%- endif %}
+{{- part("result_backend", "settings/dev.py/results") }}
 
 CELERY_BEAT_SCHEDULE = {
     **CELERY_BEAT_SCHEDULE,

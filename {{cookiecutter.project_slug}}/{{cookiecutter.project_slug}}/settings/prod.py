@@ -1,3 +1,4 @@
+{%- from "parts.jinja" import part with context -%}
 """Production: every deploy-specific value must come from the environment."""
 
 from django.core.exceptions import ImproperlyConfigured
@@ -34,20 +35,8 @@ CELERY_BROKER_URL = require_url(
     "production needs a real broker (redis://... or amqp://...); without one, or with "
     "memory://, every task would be lost",
 )
-{%- if cookiecutter.broker == "rabbitmq" %}
-if CELERY_TASK_TIME_LIMIT * 1000 >= RABBITMQ_CONSUMER_TIMEOUT:
-    raise ImproperlyConfigured(
-        f"CELERY_TASK_TIME_LIMIT ({CELERY_TASK_TIME_LIMIT} s) must be below "
-        f"RABBITMQ_CONSUMER_TIMEOUT ({RABBITMQ_CONSUMER_TIMEOUT} ms), or RabbitMQ delivers "
-        "tasks still running a second time: raise consumer_timeout in rabbitmq.conf and "
-        "set RABBITMQ_CONSUMER_TIMEOUT to it, or lower the time limit"
-    )
-{%- endif %}
-{%- if cookiecutter.__rabbitmq_with_redis_results %}
-CELERY_RESULT_BACKEND = require_url(
-    "CELERY_RESULT_BACKEND", ("redis", "rediss"), "task results are stored in Redis"
-)
-{%- endif %}
+{{- part("broker", "settings/prod.py/broker") }}
+{{- part("__results_url", "settings/prod.py/results-url") }}
 
 # collectstatic writes each file under a name with its hash, and compressed copies;
 # whitenoise (see MIDDLEWARE) serves them with far-future caching. The Dockerfile
