@@ -192,3 +192,20 @@ def test_options_change_files_through_parts_not_conditionals() -> None:
         if path.is_file()
     )
     assert conditionals <= 15, conditionals
+
+
+@pytest.mark.parametrize("answers", ALL_VARIANTS, ids=map(label, ALL_VARIANTS))
+def test_the_readme_layout_names_files_that_exist(bake, answers) -> None:
+    project = bake(**answers)
+    readme = (project / "README.md").read_text()
+    layout = readme.split("## Layout\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split(" | ") for line in layout.splitlines() if line.startswith("| `")]
+    assert len(rows) >= 6, layout
+    for path, what in rows:
+        directory = project / path.strip("|` ")
+        assert directory.is_dir(), path
+        for name in re.findall(r"`([\w./-]+)`", what):
+            # A name is in the row's directory, or in a directory named before it.
+            assert any(found.exists() for found in [directory / name, *directory.rglob(name)]), (
+                f"{path}: {name}"
+            )
