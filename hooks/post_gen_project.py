@@ -20,6 +20,8 @@ KEPT_ONLY_FOR: Final[dict[str, tuple[str, frozenset[object]]]] = {
     "infrastructure/tests/test_results_django_db.py": ("result_backend", frozenset({"django-db"})),
     "infrastructure/beat_database.py": ("scheduler", frozenset({"database"})),
     "infrastructure/management": ("scheduler", frozenset({"database"})),
+    "infrastructure/models.py": ("scheduler", frozenset({"database"})),
+    "infrastructure/migrations": ("scheduler", frozenset({"database"})),
     "infrastructure/tests/test_beat_database.py": ("scheduler", frozenset({"database"})),
     "infrastructure/beat_file.py": ("scheduler", frozenset({"file"})),
     "infrastructure/tests/test_beat_file.py": ("scheduler", frozenset({"file"})),

@@ -201,6 +201,7 @@ def template_repository(tmp_path) -> Path:
     repository = tmp_path / "template"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(TEMPLATE_DIR / "hooks", repository / "hooks", ignore=ignore)
+    shutil.copytree(TEMPLATE_DIR / "templates", repository / "templates", ignore=ignore)
     shutil.copytree(TEMPLATE_DIR / PROJECT_TEMPLATE, repository / PROJECT_TEMPLATE, ignore=ignore)
     shutil.copy2(TEMPLATE_DIR / "cookiecutter.json", repository)
     git(repository, "init", "--quiet", "--initial-branch=main")

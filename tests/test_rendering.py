@@ -67,6 +67,8 @@ EVERY_FILE_OPTION_OFF = {
 ONLY_WITH_THE_DEFAULTS = [
     "infrastructure/results.py",
     "infrastructure/beat_database.py",
+    "infrastructure/models.py",
+    "infrastructure/migrations/0001_initial.py",
     "infrastructure/management/commands/reconcile_beat_schedule.py",
     "tests/integration/test_flower.py",
     "deploy/systemd/celery-flower.service",

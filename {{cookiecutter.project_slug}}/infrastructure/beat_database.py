@@ -2,18 +2,20 @@
 
 django-celery-beat's DatabaseScheduler writes every settings entry to the database when
 beat starts, but never removes one that settings stop listing: it keeps firing. Here
-each row written from settings says so in its description, which survives restarts and
-needs no change to django-celery-beat's tables, so later runs know which rows settings
-own. reconcile() applies these rules, when beat starts and from
-`manage.py reconcile_beat_schedule`:
+each row written from settings gets a PeriodicTaskFromSettings record
+(infrastructure/models.py), which survives restarts and whatever an admin edits in the
+periodic task, so later runs know which rows settings own. reconcile() applies these
+rules, when beat starts and from `manage.py reconcile_beat_schedule`:
 
 - an entry in settings is created, or updated to match settings (task, schedule,
-  arguments, options); its Enabled box belongs to the admin and is left as it is;
+  arguments, options, description); its Enabled box belongs to the admin and is left as
+  it is;
 - a row from settings that settings no longer list is disabled (BEAT_REMOVED_ENTRIES =
   "disable", also when the setting is absent), and enabled again if it comes back
   (unless it was disabled before it was removed); or deleted ("delete");
 - any other row (created in the admin, or Celery's own) is never touched, unless
-  settings list an entry of the same name: the name is the entry's identity.
+  settings list an entry of the same name: the name is the entry's identity, and
+  settings then own the row.
 """
 
 import logging
@@ -25,12 +27,16 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django_celery_beat.models import PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler, ModelEntry
+from kombu.utils.json import dumps
+
+from .models import PeriodicTaskFromSettings
 
 logger = logging.getLogger(__name__)
 
-# A row's description tells where it came from; people read it in the admin, and
-# reconcile() reads it to know which rows settings own. Changing these sentences
-# would orphan the rows that carry the old ones.
+State = PeriodicTaskFromSettings.State
+
+# The description tells people in the admin where a row came from and what beat does
+# with it; reconcile() writes it and never reads it: ownership is the record's.
 FROM_SETTINGS = (
     "From CELERY_BEAT_SCHEDULE in settings: beat resets its task, schedule and arguments "
     "from settings when it starts, so change those in the code. Unticking Enabled lasts."
@@ -43,7 +49,9 @@ REMOVED_WHILE_DISABLED = (
     "Removed from CELERY_BEAT_SCHEDULE in settings while it was disabled. Delete it, or put "
     "it back in settings (it stays disabled)."
 )
-OWNED_BY_SETTINGS = frozenset({FROM_SETTINGS, REMOVED, REMOVED_WHILE_DISABLED})
+
+# A periodic task has one schedule: the field of the entry's kind is set, the others cleared.
+SCHEDULE_FIELDS = tuple(model_field for _, _, model_field in ModelEntry.model_schedules)
 
 REMOVED_ENTRIES_CHOICES = ("disable", "delete")
 
@@ -104,17 +112,24 @@ def reconcile(
     result = Reconciliation()
     with transaction.atomic():
         rows = {row.name: row for row in PeriodicTask.objects.select_for_update()}
+        # Read once the rows are locked, so a reconcile that held the lock before has
+        # committed its records (rather than a join, which could see older ones).
+        owned = {record.pk: record for record in PeriodicTaskFromSettings.objects.all()}
         for name, entry in beat_schedule.items():
-            write_entry(name, entry, rows.get(name), result)
+            row = rows.get(name)
+            write_entry(name, entry, row, owned.get(row.pk) if row else None, result)
         for name, row in rows.items():
             if name in beat_schedule:
                 continue
-            if row.description not in OWNED_BY_SETTINGS:
+            record = owned.get(row.pk)
+            if record is None:
                 result.left_alone += 1
             elif removed_entries == "delete":
-                row.delete()
+                row.delete()  # Its record too.
                 result.deleted.append(name)
-            elif row.description == FROM_SETTINGS:
+            elif record.state == State.LISTED:
+                record.state = State.REMOVED if row.enabled else State.REMOVED_WHILE_DISABLED
+                record.save()
                 row.description = REMOVED if row.enabled else REMOVED_WHILE_DISABLED
                 row.enabled = False
                 row.save()
@@ -125,35 +140,75 @@ def reconcile(
 
 
 def write_entry(
-    name: str, entry: Mapping[str, object], row: PeriodicTask | None, result: Reconciliation
+    name: str,
+    entry: Mapping[str, object],
+    row: PeriodicTask | None,
+    record: PeriodicTaskFromSettings | None,
+    result: Reconciliation,
 ) -> None:
-    """Create or update the row of one settings entry, leaving an existing row's Enabled box."""
+    """Create or update the row of one settings entry, leaving an existing row's Enabled box.
+
+    `record` is the row's ownership record; None for a new row, or for a row of the same
+    name from the admin or Celery, which settings take over.
+    """
     try:
         # A savepoint: an entry that cannot be written must not undo the others.
         with transaction.atomic():
-            # The fields as DatabaseScheduler itself would write them (it calls this
-            # when beat starts), so both always agree on what an entry looks like.
-            fields = {**ModelEntry._unpack_fields(**entry), "description": FROM_SETTINGS}
+            fields = {**periodic_task_fields(entry), "description": FROM_SETTINGS}
             if row is None:
-                PeriodicTask.objects.create(name=name, **fields)
+                row = PeriodicTask.objects.create(name=name, **fields)
+                PeriodicTaskFromSettings.objects.create(periodic_task=row)
                 result.created.append(name)
                 return
             action = result.updated
-            if row.description == REMOVED:
+            if record is not None and record.state == State.REMOVED:
                 fields["enabled"] = True
                 action = result.reenabled
             changed = {key: value for key, value in fields.items() if getattr(row, key) != value}
-            if not changed:
+            # Taken over from the admin or Celery, or back in settings after a removal.
+            listed_anew = record is None or record.state != State.LISTED
+            if not changed and not listed_anew:
                 result.unchanged += 1
                 return
-            for key, value in changed.items():
-                setattr(row, key, value)
-            row.save()
+            if changed:
+                for key, value in changed.items():
+                    setattr(row, key, value)
+                row.save()
+            if listed_anew:
+                PeriodicTaskFromSettings.objects.update_or_create(
+                    periodic_task=row, defaults={"state": State.LISTED}
+                )
             action.append(name)
     except Exception:
         # The system check (manage.py check) reports why; beat goes on with the rest.
         logger.exception("Could not write CELERY_BEAT_SCHEDULE entry %r to the database", name)
         result.failed.append(name)
+
+
+def periodic_task_fields(entry: Mapping[str, object]) -> dict[str, object]:
+    """A settings entry's periodic task fields, as DatabaseScheduler writes them for one.
+
+    ModelEntry.to_model_schedule finds or creates the entry's crontab, interval, solar or
+    clocked row, as django-celery-beat does when beat starts; arguments and headers are
+    JSON as kombu writes it, which is how the scheduler reads them back. Celery's
+    `relative` and the options a periodic task has no field for are not stored, there
+    as here.
+    """
+    schedule, schedule_field = ModelEntry.to_model_schedule(entry["schedule"])
+    options = entry.get("options") or {}
+    return {
+        "task": entry["task"],
+        **dict.fromkeys(SCHEDULE_FIELDS),
+        schedule_field: schedule,
+        "args": dumps(entry.get("args") or []),
+        "kwargs": dumps(entry.get("kwargs") or {}),
+        "queue": options.get("queue"),
+        "exchange": options.get("exchange"),
+        "routing_key": options.get("routing_key"),
+        "priority": options.get("priority"),
+        "headers": dumps(options.get("headers") or {}),
+        "expire_seconds": options.get("expire_seconds"),
+    }
 
 
 class ReconcilingDatabaseScheduler(DatabaseScheduler):

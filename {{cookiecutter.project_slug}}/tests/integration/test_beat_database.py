@@ -5,6 +5,8 @@ from django.core.management import call_command
 from django.forms.models import model_to_dict
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from infrastructure.models import PeriodicTaskFromSettings
+
 from .conftest import CeleryProcess
 
 
@@ -25,11 +27,13 @@ def test_every_settings_entry_is_a_periodic_task_once_beat_runs(start_celery, wo
         rows = dict(PeriodicTask.objects.values_list("name", "task"))
         for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
             assert rows.get(name) == entry["task"], name
+        owned = PeriodicTaskFromSettings.objects.values_list("periodic_task__name", flat=True)
+        assert sorted(owned) == sorted(settings.CELERY_BEAT_SCHEDULE)
     finally:
         beat.stop()
 
 
-def test_an_entry_removed_from_settings_stops_being_scheduled(
+def test_an_entry_removed_from_settings_stops_being_scheduled_whatever_its_description(
     start_celery, worker, beat_schedule_settings
 ) -> None:
     doomed = {"doomed": {"task": "base.tasks.add", "schedule": 1.0, "args": (40, 2)}}
@@ -38,6 +42,10 @@ def test_an_entry_removed_from_settings_stops_being_scheduled(
         before.wait_for_log(r"Sending due task doomed \(base\.tasks\.add\)")
     finally:
         before.stop()
+    # An admin's note: the description no longer says the row comes from settings.
+    doomed_row = PeriodicTask.objects.get(name="doomed")
+    doomed_row.description = "Ops: to be retired"
+    doomed_row.save()
 
     after = start_beat(start_celery, "beat-without-doomed")  # The test settings: no "doomed".
     try:
@@ -48,6 +56,7 @@ def test_an_entry_removed_from_settings_stops_being_scheduled(
 
         assert "Sending due task doomed" not in after.log()
         assert PeriodicTask.objects.get(name="doomed").enabled is False
+        assert PeriodicTaskFromSettings.objects.get(periodic_task__name="doomed").state == "removed"
     finally:
         after.stop()
 
