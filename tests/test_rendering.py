@@ -211,3 +211,28 @@ def test_the_readme_layout_names_files_that_exist(bake, answers) -> None:
             assert any(found.exists() for found in [directory / name, *directory.rglob(name)]), (
                 f"{path}: {name}"
             )
+
+
+def test_the_template_readme_tree_names_files_that_exist(bake) -> None:
+    """Each name in the template README's tree of the generated project exists in a render."""
+    readme = (TEMPLATE_DIR / "README.md").read_text()
+    tree_text = readme.split("## The generated project", 1)[1].split("```text\n", 1)[1]
+    tree_text = tree_text.split("```", 1)[0]
+    renders = [
+        bake(),
+        bake(**EVERY_FILE_OPTION_OFF),
+        bake(ci="gitlab"),
+    ]
+    named = 0
+    for line in tree_text.splitlines()[1:]:
+        entry = re.search(r"── (.+?)(?:\s{2,}|$)", line)
+        if entry is None:
+            continue
+        for name in re.split(r", | or ", entry.group(1)):
+            name = name.strip().rstrip("/")
+            name = "my_project" if name == "proj" else name
+            named += 1
+            assert any(
+                render.joinpath(name).exists() or any(render.rglob(name)) for render in renders
+            ), name
+    assert named >= 30, named
