@@ -8,6 +8,12 @@
   template's benchmark on one machine (3 rounds each, default render): 434 against 453
   tasks/s, rounds 426-484 against 440-553, .get() p50 4.2 against 4.7 ms: no difference
   beyond the rounds' own spread. TaskResult's save signals are not sent for these writes.
+- Retrying: with CELERY_RESULT_BACKEND_ALWAYS_RETRY (settings), Celery writes a result
+  again when the backend says the error is safe to retry. django-celery-results says so
+  for InterfaceError (a connection already closed) only; a database restart raises
+  OperationalError first (the write that found the server gone, then each connection
+  refused), and those results were lost. The write is one idempotent upsert, so both
+  are retried here, on a new connection.
 - Waiting: database backends cannot push a result to a waiting caller, so
   `AsyncResult.get()` polls, every `interval` (0.5 s unless the caller says otherwise):
   a task that took 2 ms kept its caller waiting half a second. Here the wait between
@@ -29,7 +35,7 @@ if not apps.ready:
     # below need it.
     django.setup()
 
-from django.db import connections, router
+from django.db import InterfaceError, OperationalError, connections, router
 from django.utils import timezone
 from django_celery_results.backends import DatabaseBackend as ResultsDatabaseBackend
 from django_celery_results.models import TaskResult
@@ -73,6 +79,14 @@ class DatabaseBackend(ResultsDatabaseBackend):
             row["date_started"] = now
         upsert(row, created=now, using=using)
         return encoded_result
+
+    def exception_safe_to_retry(self, exc: Exception) -> bool:
+        """Retry a write that failed on the connection: it was lost, refused, or closed."""
+        if isinstance(exc, OperationalError | InterfaceError):
+            # The broken connection is of no more use: the next try opens a new one.
+            connections[router.db_for_write(TaskResult)].close()
+            return True
+        return super().exception_safe_to_retry(exc)
 
     def wait_for(
         self,

@@ -1,5 +1,7 @@
 """Tasks that only the integration tests' workers load (celery worker --include)."""
 
+import time
+
 from celery import shared_task
 from django.db import connection
 
@@ -10,3 +12,10 @@ def database_session() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         return cursor.fetchone()[0]
+
+
+@shared_task
+def pause(seconds: float) -> float:
+    """Take `seconds`, touching nothing: a batch of these lasts long enough to fault."""
+    time.sleep(seconds)
+    return seconds

@@ -1,10 +1,18 @@
-"""With the django-db backend, a result is a django_celery_results TaskResult row."""
+"""With the django-db backend, a result is a django_celery_results TaskResult row, written
+through a database outage."""
 
+import collections
+import re
+import time
+import urllib.parse
+
+from celery import group
 from django_celery_results.models import TaskResult
 
 from base.tasks import add
 
-from .conftest import TIMEOUT
+from .conftest import TIMEOUT, OutageProxy, database_url_of_test_database, with_address
+from .tasks import pause
 
 
 def test_the_result_is_a_task_result_row_written_by_the_worker(worker) -> None:
@@ -14,3 +22,37 @@ def test_the_result_is_a_task_result_row_written_by_the_worker(worker) -> None:
     row = TaskResult.objects.get(task_id=result.id)
     assert (row.status, row.task_name, row.result) == ("SUCCESS", "base.tasks.add", "42")
     assert row.worker.startswith("integration@")
+
+
+TASKS = 200
+OUTAGE_SECONDS = 10
+
+
+def test_every_result_is_stored_through_a_ten_second_database_outage(start_worker) -> None:
+    # The worker reaches PostgreSQL through a proxy that cuts its connections and refuses
+    # new ones for the outage; this test reads the results past it, on its own connection.
+    database = urllib.parse.urlsplit(database_url_of_test_database())
+    proxy = OutageProxy((database.hostname or "localhost", database.port or 5432))
+    through_proxy = with_address(database_url_of_test_database(), "127.0.0.1", proxy.port)
+    worker = start_worker("db-outage", queue="db-outage", DATABASE_URL=through_proxy)
+
+    batch = group(pause.s(0.05) for _ in range(TASKS)).apply_async(queue="db-outage")
+    deadline = time.monotonic() + TIMEOUT
+    while worker.log().count(" succeeded in ") < 20:  # Well into the batch.
+        assert time.monotonic() < deadline, worker.log()
+        time.sleep(0.1)
+    proxy.outage(seconds=OUTAGE_SECONDS)
+    back = time.monotonic()
+    batch.join(timeout=TIMEOUT * 2, propagate=False)
+    recovered = time.monotonic() - back
+
+    states = collections.Counter(result.state for result in batch.results)
+    runs = collections.Counter(re.findall(r"pause\[([\w-]+)\] succeeded", worker.log()))
+    duplicated = sum(1 for count in runs.values() if count > 1)
+    print(
+        f"\n{TASKS} sent, {states['SUCCESS']} results stored, {TASKS - len(runs)} never ran, "
+        f"{duplicated} ran twice; the last result {recovered:.1f} s after the database "
+        f"came back ({OUTAGE_SECONDS} s outage)"
+    )
+    assert states == {"SUCCESS": TASKS}, states
+    assert "Retrying" in worker.log()  # The outage did hit result writes.

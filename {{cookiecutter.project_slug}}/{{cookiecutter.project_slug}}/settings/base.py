@@ -174,6 +174,14 @@ CELERY_TASK_SEND_SENT_EVENT = CELERY_WORKER_SEND_TASK_EVENTS
 CELERY_RESULT_EXTENDED = True
 # Results are kept a week; beat's built-in celery.backend_cleanup removes older ones.
 CELERY_RESULT_EXPIRES = timedelta(days=7)
+# A result the worker cannot write because the result store is away (a database or Redis
+# restart) is written again with growing pauses, for about a minute, instead of being
+# lost: the task has run, and its caller would wait for ever. Each try's pause is random,
+# up to 0.1 s doubled per try and at most 5 s; 25 tries wait 50 s on average, 100 at most.
+CELERY_RESULT_BACKEND_ALWAYS_RETRY = True
+CELERY_RESULT_BACKEND_MAX_RETRIES = 25
+CELERY_RESULT_BACKEND_BASE_SLEEP_BETWEEN_RETRIES_MS = 100
+CELERY_RESULT_BACKEND_MAX_SLEEP_BETWEEN_RETRIES_MS = 5000
 # Keep retrying the broker at startup too, so a worker outlives a broker that starts late.
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # On broker connection loss the unacknowledged tasks go back to the queue; cancel
