@@ -3,7 +3,7 @@
 import logging.handlers
 import os
 
-from celery import Task
+from celery import Task, current_app
 from django import db
 
 
@@ -45,3 +45,21 @@ def close_old_connections(sender: Task, **kwargs) -> None:
     """
     if not sender.request.is_eager:
         db.close_old_connections()
+
+
+def leave_time_limits_to_the_worker(headers: dict, **kwargs) -> None:
+    """Send no time limit that is only the sender's default: the worker applies its own.
+
+    Celery writes the sending process's CELERY_TASK_TIME_LIMIT and _SOFT_ into every
+    message, and the worker obeys the message: a web process with 3600 s let a task run
+    an hour on workers configured for 60 s, whose grace periods (compose, systemd) were
+    sized for 60 s. A limit the caller chose for this task (apply_async(time_limit=...) or
+    the task's own) differs from the default and is kept.
+    """
+    limits = headers.get("timelimit")
+    if limits:
+        defaults = (current_app.conf.task_time_limit, current_app.conf.task_soft_time_limit)
+        headers["timelimit"] = [
+            None if limit == default else limit
+            for limit, default in zip(limits, defaults, strict=True)
+        ]

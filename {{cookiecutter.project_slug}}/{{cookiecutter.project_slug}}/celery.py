@@ -5,7 +5,13 @@ after Celery's own three each connect one piece of policy from the infrastructur
 """
 
 from celery import Celery
-from celery.signals import after_setup_logger, beat_init, task_postrun, task_prerun
+from celery.signals import (
+    after_setup_logger,
+    beat_init,
+    before_task_publish,
+    task_postrun,
+    task_prerun,
+)
 
 from infrastructure import receivers
 from infrastructure.beat_guard import refuse_a_second_beat
@@ -36,6 +42,9 @@ beat_init.connect(refuse_a_second_beat)
 
 # Honour --logfile (celery multi, systemd), which Celery alone ignores under Django's LOGGING.
 after_setup_logger.connect(receivers.also_log_to_logfile)
+
+# The worker's own CELERY_TASK_TIME_LIMIT applies, not the default of whoever sent the task.
+before_task_publish.connect(receivers.leave_time_limits_to_the_worker)
 
 # Close database connections that are too old or broken around each task, as Django
 # does around each request.

@@ -83,6 +83,24 @@ def test_a_task_over_its_soft_time_limit_fails_and_the_worker_goes_on(outcome) -
     assert outcome(add.delay(1, 1)) == "SUCCESS: 2"
 
 
+def test_the_workers_own_time_limit_applies_whatever_the_senders(start_worker, outcome) -> None:
+    # This process (the sender) has the default hour; the worker's operator set 2 s and 3 s.
+    worker = start_worker(
+        "short-limits",
+        queue="short-limits",
+        CELERY_TASK_TIME_LIMIT="3",
+        CELERY_TASK_SOFT_TIME_LIMIT="2",
+    )
+    slow = long_running_job.apply_async((10, 1.0), queue="short-limits")
+    assert outcome(slow, worker) == "FAILURE: SoftTimeLimitExceeded"
+
+    # A limit the caller chose for this task is still the one that applies.
+    chosen = long_running_job.apply_async(
+        (4, 1.0), queue="short-limits", soft_time_limit=20, time_limit=30
+    )
+    assert outcome(chosen, worker).startswith("SUCCESS")
+
+
 def test_a_pickled_message_is_refused(worker, outcome) -> None:
     refused = add.apply_async((1, 2), serializer="pickle")
 
