@@ -1,5 +1,6 @@
 """Tasks that only the integration tests' workers load (celery worker --include)."""
 
+import os
 import time
 
 from celery import shared_task
@@ -19,3 +20,9 @@ def pause(seconds: float) -> float:
     """Take `seconds`, touching nothing: a batch of these lasts long enough to fault."""
     time.sleep(seconds)
     return seconds
+
+
+@shared_task
+def process_id() -> int:
+    """The id of the pool process that ran this task."""
+    return os.getpid()

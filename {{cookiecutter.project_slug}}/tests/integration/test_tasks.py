@@ -13,6 +13,7 @@ from django.utils import timezone
 from base.tasks import add, clear_expired_sessions, deliver_webhook, long_running_job, mul, xsum
 
 from .conftest import TIMEOUT
+from .tasks import process_id
 
 
 def test_arithmetic_round_trips(outcome) -> None:
@@ -99,6 +100,21 @@ def test_the_workers_own_time_limit_applies_whatever_the_senders(start_worker, o
         (4, 1.0), queue="short-limits", soft_time_limit=20, time_limit=30
     )
     assert outcome(chosen, worker).startswith("SUCCESS")
+
+
+def test_pool_processes_are_replaced_after_their_task_count_and_memory(
+    start_worker, outcome
+) -> None:
+    def processes(name: str, **environment: str) -> list[str]:
+        worker = start_worker(name, queue=name, **environment)
+        try:
+            return [outcome(process_id.apply_async(queue=name), worker) for _ in range(4)]
+        finally:
+            worker.stop()
+
+    assert len(set(processes("recycled-by-count", CELERY_WORKER_MAX_TASKS_PER_CHILD="2"))) == 2
+    # Every pool process holds more than 1 KiB, so each task gets a fresh one.
+    assert len(set(processes("recycled-by-memory", CELERY_WORKER_MAX_MEMORY_PER_CHILD="1"))) == 4
 
 
 def test_a_pickled_message_is_refused(worker, outcome) -> None:

@@ -155,6 +155,14 @@ CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 0) or None
 # task back. Workers that run only short tasks can reserve more (fewer broker round
 # trips, most of all on RabbitMQ).
 CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER", 1)
+# A pool process is replaced by a fresh one after this many tasks, or after a task that
+# leaves it holding more than this much memory (KiB), so a slow leak in a library or in a
+# task cannot grow a worker until the kernel kills it mid-task. A fresh process forks from
+# the worker, which has imported everything already: a few milliseconds. 0 turns either off.
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env_int("CELERY_WORKER_MAX_TASKS_PER_CHILD", 10_000) or None
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = (
+    env_int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 512 * 1024) or None
+)
 # Every task ends: the soft limit raises SoftTimeLimitExceeded inside the task so it
 # can clean up; the hard limit, 10 % later, kills the process if cleanup hangs.
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600)
