@@ -18,9 +18,10 @@ from infrastructure.beat_guard import refuse_a_second_beat
 from infrastructure.flower_auth import refuse_flower_without_basic_auth
 from infrastructure.liveness import LivenessFile
 
-# Celery picks Django's task class (delay_on_commit, ...) only when DJANGO_SETTINGS_MODULE
-# is set as the app is created; gunicorn and manage.py import this before they set it.
-app = Celery("{{ cookiecutter.project_slug }}", task_cls="celery.contrib.django.task:DjangoTask")
+# Django's task class (delay_on_commit, ...) with the project's retry delay. Celery picks
+# its own Django class only when DJANGO_SETTINGS_MODULE is set as the app is created;
+# gunicorn and manage.py import this before they set it, so the app names it.
+app = Celery("{{ cookiecutter.project_slug }}", task_cls="infrastructure.task:Task")
 
 # Every Django setting named CELERY_<NAME> configures Celery's <name> setting.
 app.config_from_object("django.conf:settings", namespace="CELERY")

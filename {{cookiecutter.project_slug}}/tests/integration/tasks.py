@@ -1,6 +1,7 @@
 """Tasks that only the integration tests' workers load (celery worker --include)."""
 
 import os
+import signal
 import time
 
 from celery import shared_task
@@ -26,3 +27,12 @@ def pause(seconds: float) -> float:
 def process_id() -> int:
     """The id of the pool process that ran this task."""
     return os.getpid()
+
+
+@shared_task
+def die_once(marker: str) -> str:
+    """Kill this pool process the first time (the marker file does not exist yet)."""
+    if not os.path.exists(marker):
+        open(marker, "x").close()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return "ran again"

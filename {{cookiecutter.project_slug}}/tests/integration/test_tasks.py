@@ -13,7 +13,7 @@ from django.utils import timezone
 from base.tasks import add, clear_expired_sessions, deliver_webhook, long_running_job, mul, xsum
 
 from .conftest import TIMEOUT
-from .tasks import process_id
+from .tasks import die_once, process_id
 
 
 def test_arithmetic_round_trips(outcome) -> None:
@@ -115,6 +115,18 @@ def test_pool_processes_are_replaced_after_their_task_count_and_memory(
     assert len(set(processes("recycled-by-count", CELERY_WORKER_MAX_TASKS_PER_CHILD="2"))) == 2
     # Every pool process holds more than 1 KiB, so each task gets a fresh one.
     assert len(set(processes("recycled-by-memory", CELERY_WORKER_MAX_MEMORY_PER_CHILD="1"))) == 4
+
+
+def test_a_task_whose_pool_process_died_runs_again_after_the_retry_delay(
+    worker, outcome, tmp_path
+) -> None:
+    sent = time.monotonic()
+    result = die_once.delay(str(tmp_path / "died"))
+
+    assert outcome(result) == "SUCCESS: 'ran again'"
+    took = time.monotonic() - sent
+    print(f"\nits pool process died; the task succeeded {took:.1f} s after it was sent")
+    assert took >= die_once.default_retry_delay == 10
 
 
 def test_a_pickled_message_is_refused(worker, outcome) -> None:

@@ -145,7 +145,8 @@ CELERY_RESULT_SERIALIZER = "json"
 # Acknowledge after the task ran, so a crashed worker's task is delivered again.
 CELERY_TASK_ACKS_LATE = True
 # A task whose worker process died (OOM, segfault) is retried within its max_retries,
-# so one poison message cannot loop forever; requeued if that retry cannot be sent.
+# so one poison message cannot loop forever; requeued if that retry cannot be sent. It
+# runs again 10 s later (infrastructure/task.py says why), not Celery's 3 minutes.
 CELERY_TASK_RETRY_ON_WORKER_LOST = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # Pool processes per worker; unset (or 0) means one per CPU, which in a container is the
