@@ -3,6 +3,7 @@
 import time
 from datetime import timedelta
 
+import pytest
 from celery import chain, group
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from base.tasks import add, clear_expired_sessions, deliver_webhook, long_running_job, mul, xsum
 
-from .conftest import TIMEOUT
+from .conftest import TIMEOUT, CeleryProcess
 from .tasks import die_once, process_id
 
 
@@ -84,37 +85,34 @@ def test_a_task_over_its_soft_time_limit_fails_and_the_worker_goes_on(outcome) -
     assert outcome(add.delay(1, 1)) == "SUCCESS: 2"
 
 
-def test_the_workers_own_time_limit_applies_whatever_the_senders(start_worker, outcome) -> None:
-    # This process (the sender) has the default hour; the worker's operator set 2 s and 3 s.
-    worker = start_worker(
-        "short-limits",
-        queue="short-limits",
+@pytest.fixture(scope="module")
+def strict_worker(start_worker) -> CeleryProcess:
+    """A worker whose operator chose short time limits and tiny pool processes."""
+    return start_worker(
+        "strict",
+        queue="strict",
         CELERY_TASK_TIME_LIMIT="3",
         CELERY_TASK_SOFT_TIME_LIMIT="2",
+        # Every pool process holds more than 1 KiB: each task gets a fresh one.
+        CELERY_WORKER_MAX_MEMORY_PER_CHILD="1",
     )
-    slow = long_running_job.apply_async((10, 1.0), queue="short-limits")
-    assert outcome(slow, worker) == "FAILURE: SoftTimeLimitExceeded"
+
+
+def test_the_workers_own_time_limit_applies_whatever_the_senders(strict_worker, outcome) -> None:
+    # This process, the sender, has the default hour.
+    slow = long_running_job.apply_async((10, 1.0), queue="strict")
+    assert outcome(slow, strict_worker) == "FAILURE: SoftTimeLimitExceeded"
 
     # A limit the caller chose for this task is still the one that applies.
     chosen = long_running_job.apply_async(
-        (4, 1.0), queue="short-limits", soft_time_limit=20, time_limit=30
+        (4, 1.0), queue="strict", soft_time_limit=20, time_limit=30
     )
-    assert outcome(chosen, worker).startswith("SUCCESS")
+    assert outcome(chosen, strict_worker).startswith("SUCCESS")
 
 
-def test_pool_processes_are_replaced_after_their_task_count_and_memory(
-    start_worker, outcome
-) -> None:
-    def processes(name: str, **environment: str) -> list[str]:
-        worker = start_worker(name, queue=name, **environment)
-        try:
-            return [outcome(process_id.apply_async(queue=name), worker) for _ in range(4)]
-        finally:
-            worker.stop()
-
-    assert len(set(processes("recycled-by-count", CELERY_WORKER_MAX_TASKS_PER_CHILD="2"))) == 2
-    # Every pool process holds more than 1 KiB, so each task gets a fresh one.
-    assert len(set(processes("recycled-by-memory", CELERY_WORKER_MAX_MEMORY_PER_CHILD="1"))) == 4
+def test_a_pool_process_over_its_memory_allowance_is_replaced(strict_worker, outcome) -> None:
+    processes = [outcome(process_id.apply_async(queue="strict"), strict_worker) for _ in range(3)]
+    assert len(set(processes)) == 3, processes
 
 
 def test_a_task_whose_pool_process_died_runs_again_after_the_retry_delay(
