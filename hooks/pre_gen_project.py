@@ -211,7 +211,7 @@ def validate_slug(slug: object) -> str | None:
     """
     accepted = "a lowercase Python identifier such as my_project"
     if not isinstance(slug, str) or not SLUG_PATTERN.fullmatch(slug):
-        if isinstance(slug, str) and slug.isidentifier() and slug == slug.lower():
+        if isinstance(slug, str) and SLUG_PATTERN.fullmatch(slug.strip("_")):
             return (
                 f"project_slug {shown(slug)} starts or ends with an underscore, which pip "
                 f"refuses in a distribution name; use {accepted}"
@@ -239,10 +239,7 @@ def validate_email(email: object) -> str | None:
     """
     if isinstance(email, str) and len(email) <= MAX_EMAIL_LENGTH and EMAIL_PATTERN.fullmatch(email):
         return None
-    return (
-        f"author_email {shown(email)} is not an email address such as you@example.com "
-        "(letters, digits, . _ + - before the @)"
-    )
+    return f"author_email {shown(email)} is not an email address such as you@example.com"
 
 
 def validate_timezone(name: object) -> str | None:
@@ -337,6 +334,7 @@ def derived(answers: Mapping[str, object]) -> dict[str, str]:
     }
 
 
+# In the order of cookiecutter.json, which is the order of the prompts.
 VALIDATORS: Final[dict[str, Callable[[object], str | None]]] = {
     "project_name": validate_text("project_name"),
     "project_slug": validate_slug,
@@ -344,8 +342,13 @@ VALIDATORS: Final[dict[str, Callable[[object], str | None]]] = {
     "author_name": validate_text("author_name"),
     "author_email": validate_email,
     "timezone": validate_timezone,
-    **{field: validate_choice(field) for field in CHOICES},
-    **{field: validate_boolean(field) for field in BOOLEANS},
+    "python_version": validate_choice("python_version"),
+    "broker": validate_choice("broker"),
+    "result_backend": validate_choice("result_backend"),
+    "scheduler": validate_choice("scheduler"),
+    "use_flower": validate_boolean("use_flower"),
+    "use_docker": validate_boolean("use_docker"),
+    "ci": validate_choice("ci"),
 }
 # The generated CI reads these two; checked whenever the answers carry them.
 OPTIONAL_VALIDATORS: Final[dict[str, Callable[[object], str | None]]] = {
