@@ -69,7 +69,7 @@ BAD_ANSWERS = [
     ("project_slug=_x", "project_slug '_x' starts or ends with an underscore"),
     ("project_slug=click", "project_slug 'click' would shadow the module"),
     ("project_name=My Project ", "project_name 'My Project ' starts or ends with a space"),
-    ("project_name=A\nExecStartPre=/bin/true", "project_name 'A\\nExecStartPre=/bin/true' has a"),
+    ("project_name=A\nExecStartPre=true", "project_name 'A\\nExecStartPre=true' has a"),
     ('author_email=a"b@example.com', "author_email 'a\"b@example.com' is not an email address"),
     ("author_email=you", "author_email 'you' is not an email address"),
     ("author_email=you@example", "author_email 'you@example' is not an email address"),
