@@ -307,13 +307,16 @@ ACCEPTED = [
     {"author_name": f'\\"; touch {MARKER}; echo "'},
     {"author_name": "Łukasz O'Brien-Ñúñez"},
     {"author_email": "first.last+tag@mail.example.org"},
+    {"author_email": "a.rather.long.name.for.a.person@engineering.department.example.com"},
     {"timezone": "America/Argentina/ComodRivadavia"},
     {"timezone": "Etc/GMT+5"},
 ]
 
 
 def parse_every_file(project: Path) -> None:
-    """Every Python, TOML and YAML file of the project parses."""
+    """Every Python, TOML and YAML file of the project parses, and ruff finds nothing to say."""
+    run([VENV_BIN / "ruff", "check", "--quiet", "."], cwd=project)
+    run([VENV_BIN / "ruff", "format", "--check", "--quiet", "."], cwd=project)
     for path in project.rglob("*"):
         if path.suffix == ".py":
             ast.parse(path.read_text(), str(path))

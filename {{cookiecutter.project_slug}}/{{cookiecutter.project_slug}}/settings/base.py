@@ -101,7 +101,10 @@ STATIC_ROOT = env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles"))
 globals().update(env_email("EMAIL_URL", "smtp://localhost:25"))
 # A mail server that stops answering fails the send after 30 s, not at the task's time limit.
 EMAIL_TIMEOUT = 30
-DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", {{ cookiecutter.author_email | tojson }})
+DEFAULT_FROM_EMAIL = env_str(
+    "DJANGO_DEFAULT_FROM_EMAIL",
+    {{ cookiecutter.author_email | tojson }},
+)
 
 # Internal networks that deliver_webhook (base/tasks.py) may post to, comma-separated
 # CIDR such as 10.0.5.0/24: it refuses loopback, private and other non-public addresses.
