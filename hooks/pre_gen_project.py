@@ -254,7 +254,7 @@ def validate_timezone(name: object) -> str | None:
             "timezone cannot be checked: this Python has no time zone database; "
             "install tzdata (python -m pip install tzdata) and generate again"
         )
-    if name in known:
+    if isinstance(name, str) and name in known:
         return None
     return f"timezone {shown(name)} is not an IANA time zone name such as UTC or Europe/Paris"
 
@@ -334,6 +334,10 @@ def derived(answers: Mapping[str, object]) -> dict[str, str]:
     }
 
 
+# Keys that change how Cookiecutter renders, which cookiecutter.json does not set: only
+# a hand-written replay file can bring them (files copied unrendered, other delimiters).
+RENDERING_KEYS: Final = ("_copy_without_render", "_extensions", "_jinja2_env_vars", "_new_lines")
+
 # In the order of cookiecutter.json, which is the order of the prompts.
 VALIDATORS: Final[dict[str, Callable[[object], str | None]]] = {
     "project_name": validate_text("project_name"),
@@ -359,6 +363,9 @@ OPTIONAL_VALIDATORS: Final[dict[str, Callable[[object], str | None]]] = {
 
 def first_error(answers: Mapping[str, object]) -> str | None:
     """Return the message for the first invalid answer, in prompt order."""
+    for field in RENDERING_KEYS:
+        if field in answers:
+            return f"the answers set {field}, which changes how Cookiecutter renders this template"
     for field, validate in VALIDATORS.items():
         if field not in answers:
             return f"the answers have no {field}: generate from this template's cookiecutter.json"

@@ -79,7 +79,7 @@ def error_lines(stderr: str) -> list[str]:
 def assert_refused(completed: subprocess.CompletedProcess[str], output: Path, field: str) -> None:
     assert completed.returncode != 0, completed.stdout + completed.stderr
     [line] = error_lines(completed.stderr)
-    assert line.startswith(f"error: {field} "), line
+    assert line.startswith(f"error: {field}"), line
     assert list(output.iterdir()) == []
     # Nor beside it, where a slug such as ../escape would have put the project.
     assert sorted(path.name for path in output.parent.iterdir()) == ["out", "out-replay.json"]
@@ -97,6 +97,7 @@ def test_the_hooks_options_are_cookiecutter_jsons() -> None:
     # Every answer a user gives has a validator; the derived ones are checked as well.
     answers = [field for field in DECLARED if not field.startswith("_")]
     assert list(HOOK.VALIDATORS) == answers
+    assert not set(HOOK.RENDERING_KEYS) & set(DECLARED), "the hook would refuse every render"
     assert sorted(HOOK.derived(replay_context())) == sorted(
         field for field in DECLARED if field.startswith("__") and field != "__prompts__"
     )
@@ -168,6 +169,9 @@ BAD_OPTIONS = [
     # A derived answer must be the one the other answers give.
     ({"__results_url": "own"}, "__results_url"),
     ({"__needs_redis": "../../hooks"}, "__needs_redis"),
+    # Keys that change how Cookiecutter renders, which cookiecutter.json does not set.
+    ({"_copy_without_render": ["*"]}, "the answers set _copy_without_render"),
+    ({"_new_lines": "\r\n"}, "the answers set _new_lines"),
 ]
 
 
@@ -259,6 +263,7 @@ REFUSED = [
     ({"timezone": "../../../etc/passwd"}, "timezone"),
     ({"timezone": f'UTC"; {CODE}; "'}, "timezone"),
     ({"timezone": "utc"}, "timezone"),
+    ({"timezone": ["UTC"]}, "timezone"),
     ({"project_slug": "asgiref"}, "project_slug"),
     ({"project_slug": "click"}, "project_slug"),
     ({"project_slug": "dateutil"}, "project_slug"),
