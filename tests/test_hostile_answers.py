@@ -453,3 +453,33 @@ def test_key_value_answers_reach_the_same_checks(tmp_path, answer, field) -> Non
         [line] = error_lines(completed.stderr)
         assert line.startswith(f"error: {field} ")
         assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("prompted", "line"),
+    [
+        ({4: 'a"b@example.com'}, "error: author_email 'a\"b@example.com' is not an email"),
+        # Typed at a prompt, text is not rendered as Jinja: it reaches the hook as typed.
+        ({2: "{{ 7 * 7 }}"}, "error: description '{{ 7 * 7 }}' has a Jinja delimiter"),
+    ],
+    ids=["email", "jinja"],
+)
+def test_answers_typed_at_the_prompts_reach_the_same_checks(tmp_path, prompted, line) -> None:
+    # One line per prompt, in cookiecutter.json's order; an empty line takes the default.
+    prompts = len([field for field in DECLARED if not field.startswith("_")])
+    typed = "".join(f"{prompted.get(number, '')}\n" for number in range(prompts))
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", str(TEMPLATE_DIR), "-o", str(tmp_path)],
+        cwd=tmp_path,
+        input=typed,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert completed.returncode == 1
+    # The prompts share the error's line on a terminal that is not one.
+    assert completed.stdout.count("error: ") + completed.stderr.count("error: ") == 1
+    assert line in completed.stdout + completed.stderr
+    assert list(tmp_path.iterdir()) == []
