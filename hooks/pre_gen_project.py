@@ -6,11 +6,13 @@ the field and the accepted form, and exits 1; Cookiecutter then removes the
 directory it created for the project (never one that existed before).
 
 Every way of rendering runs this hook: prompts, --no-input with key=value answers,
-a replay file, cruft create and cruft update. Some of them check nothing before it:
-a replay file's answers reach the templates as written (its `_cookiecutter` too), and
-cruft passes JSON values through unconverted. So the hook trusts no answer and reads
-nothing from the context but the answers; it carries its own copy of the options
-cookiecutter.json declares, which tests/test_hostile_answers.py keeps equal to it.
+a replay file, cruft create and cruft update. Some of them check nothing before it: a
+replay file's answers reach the templates as written (its `_cookiecutter` too), and a
+JSON answer that is not a string (cruft's answers files, the Python API) skips
+Cookiecutter's own checks of booleans. So the hook trusts no answer and reads nothing
+from the context but the answers (cruft passes no template path, and a replay file
+writes `_cookiecutter`); it carries its own copy of the options cookiecutter.json
+declares, which tests/test_hostile_answers.py keeps equal to it.
 
 Only the string in main() is Jinja, so the module imports as it is (the tests do).
 """
@@ -134,10 +136,12 @@ MAX_SLUG_LENGTH: Final = 30
 SLUG_PATTERN: Final = re.compile(r"[a-z]([a-z0-9_]*[a-z0-9])?")
 
 # Free text goes into Python, TOML and YAML strings (through `tojson`), systemd units
-# and Markdown. One printable line renders inert in all of them; what `tojson` cannot
-# spell in TOML (a character beyond U+FFFF, written as a surrogate pair) and what
-# Cookiecutter would evaluate when it renders the recorded answers again on an update
-# (Jinja's opening delimiters) are refused too.
+# (with % doubled) and Markdown. One printable line renders inert in all of them; what
+# `tojson` cannot spell in TOML (a character beyond U+FFFF, written as a surrogate
+# pair) is refused too, and so are Jinja's opening delimiters: Cookiecutter evaluates
+# key=value and extra-context answers as Jinja, which it would do again to the
+# recorded answers on an update. (On a first render it has already done so before
+# this hook runs; only prompts and replay files bring the text here as written.)
 TEXT_LIMITS: Final = {"project_name": 60, "description": 200, "author_name": 100}
 # Spelled in pieces: this file is itself rendered by Jinja.
 JINJA_DELIMITERS: Final = ("{" + "{", "{" + "%", "{" + "#")
