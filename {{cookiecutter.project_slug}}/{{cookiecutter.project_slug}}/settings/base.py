@@ -87,7 +87,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "{{ cookiecutter.timezone }}"
+TIME_ZONE = {{ cookiecutter.timezone | tojson }}
 USE_I18N = True
 USE_TZ = True
 
@@ -101,7 +101,10 @@ STATIC_ROOT = env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles"))
 globals().update(env_email("EMAIL_URL", "smtp://localhost:25"))
 # A mail server that stops answering fails the send after 30 s, not at the task's time limit.
 EMAIL_TIMEOUT = 30
-DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "{{ cookiecutter.author_email }}")
+DEFAULT_FROM_EMAIL = env_str(
+    "DJANGO_DEFAULT_FROM_EMAIL",
+    {{ cookiecutter.author_email | tojson }},
+)
 
 # Internal networks that deliver_webhook (base/tasks.py) may post to, comma-separated
 # CIDR such as 10.0.5.0/24: it refuses loopback, private and other non-public addresses.
