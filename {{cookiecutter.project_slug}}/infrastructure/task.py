@@ -1,10 +1,15 @@
 """The class every task of the project is made from (celery.py names it)."""
 
+from datetime import datetime
+
 from celery.contrib.django.task import DjangoTask
+from celery.utils.time import maybe_make_aware
+from django.conf import settings
 
 
 class Task(DjangoTask):
-    """Django's task class (delay_on_commit, ...) with a retry delay chosen for this project.
+    """Django's task class (delay_on_commit, ...) with a retry delay chosen for this project,
+    and no countdown the broker cannot keep.
 
     A task whose pool process died (out of memory, a crash) is sent again as retry() would
     send it (CELERY_TASK_RETRY_ON_WORKER_LOST), after default_retry_delay: Celery's 3
@@ -15,3 +20,32 @@ class Task(DjangoTask):
     """
 
     default_retry_delay = 10
+
+    def apply_async(self, *args, **options):
+        """Refuse a countdown or eta further ahead than BROKER_LONGEST_COUNTDOWN (settings).
+
+        A worker holds a task that is not due yet, unacknowledged, until it is; a broker
+        that takes unacknowledged tasks back after a while (Redis's visibility timeout)
+        would hand it to a second worker, and it would run twice. A signal receiver could
+        only log this: Celery's signals swallow exceptions. Retries pass through here too.
+        """
+        longest = getattr(settings, "BROKER_LONGEST_COUNTDOWN", None)
+        delay = self.seconds_ahead(options.get("countdown"), options.get("eta"))
+        if longest is not None and delay is not None and delay > longest:
+            raise ValueError(
+                f"{self.name}: a countdown or eta {delay:.0f} s ahead is more than the broker "
+                f"can hold a task unacknowledged ({longest} s, BROKER_LONGEST_COUNTDOWN), so it "
+                "would run twice; run work that far ahead from a beat entry, or raise "
+                "CELERY_VISIBILITY_TIMEOUT"
+            )
+        return super().apply_async(*args, **options)
+
+    def seconds_ahead(self, countdown: float | None, eta: datetime | str | None) -> float | None:
+        """How far ahead the task is due, or None when it is due now."""
+        if countdown is not None:
+            return float(countdown)
+        if eta is None:
+            return None
+        if isinstance(eta, str):
+            eta = datetime.fromisoformat(eta)
+        return (maybe_make_aware(eta) - self.app.now()).total_seconds()
