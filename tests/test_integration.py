@@ -8,8 +8,15 @@ from contextlib import ExitStack
 import pytest
 
 from conftest import run
-from tooling.options import COMBINATIONS, label
+from tooling.options import COMBINATIONS, DECLARED, label
 from tooling.services import postgres_url, rabbitmq_vhost, redis_database
+
+# The scheduler changes what beat does and nothing a worker does: where a combination
+# differs from one already run only in its scheduler, it runs the tests that start beat.
+# So the full suite runs once per broker x result backend (with the default scheduler),
+# and every combination's beat runs against real services.
+DEFAULT_SCHEDULER = DECLARED["scheduler"][0]
+TESTS_THAT_START_BEAT = ["tests/integration/test_beat.py", "tests/integration/test_health.py"]
 
 
 def service_environment(answers: dict[str, str], stack: ExitStack) -> dict[str, str]:
@@ -34,7 +41,11 @@ def test_integration_tests_pass_against_real_services(
 
     with ExitStack() as stack:
         completed = run(
-            [python, "-m", "pytest", "-m", "integration", "-p", "no:cacheprovider", "-q", "-rs"],
+            [
+                python,
+                *("-m", "pytest", "-m", "integration", "-p", "no:cacheprovider", "-q", "-rs"),
+                *([] if answers["scheduler"] == DEFAULT_SCHEDULER else TESTS_THAT_START_BEAT),
+            ],
             cwd=project,
             env={"DJANGO_SETTINGS_MODULE": None, **service_environment(answers, stack)},
         )
