@@ -368,20 +368,16 @@ LEGACY_ANSWERS = ".cookiecutter-answers.json"
 
 def template_before_cruft_json(destination: Path) -> str:
     """A git repository of the template as it was when projects had LEGACY_ANSWERS."""
-    removal = git(
-        TEMPLATE_DIR,
-        "log",
-        "--diff-filter=D",
-        "--format=%H",
-        "--",
-        f"{PROJECT_TEMPLATE}/{LEGACY_ANSWERS}",
+    # The commit whose hook first wrote .cruft.json; before it is committed, the last one.
+    change = git(
+        TEMPLATE_DIR, "log", "--reverse", "-S.cruft.json", "--format=%H", "--", "hooks"
     ).split()
-    # Before the change is committed, the last commit is the template before it.
-    before = f"{removal[0]}^" if removal else "HEAD"
+    before = f"{change[0]}^" if change else "HEAD"
     archive = destination.parent / "template-before.tar"
     git(TEMPLATE_DIR, "archive", f"--output={archive}", before, "--", *TEMPLATE_PATHS)
     with tarfile.open(archive) as tar:
         tar.extractall(destination, filter="data")
+    assert (destination / PROJECT_TEMPLATE / LEGACY_ANSWERS).exists()
     git(destination, "init", "--quiet", "--initial-branch=main")
     return commit_all(destination, "The template before .cruft.json")
 

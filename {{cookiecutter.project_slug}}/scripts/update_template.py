@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path
 
 from cookiecutter.config import get_user_config
+from cookiecutter.exceptions import CookiecutterException
 from cookiecutter.generate import generate_context, generate_files
 from cookiecutter.prompt import prompt_for_config
 
@@ -52,7 +53,9 @@ def git(*arguments: str | Path, cwd: Path, failure: str, stdin: str | None = Non
     )
     if completed.returncode != 0:
         said = completed.stderr.strip().splitlines()
-        raise UpdateError(f"{failure}: {said[-1] if said else f'git exited {completed.returncode}'}")
+        raise UpdateError(
+            f"{failure}: {said[-1] if said else f'git exited {completed.returncode}'}"
+        )
     return completed.stdout
 
 
@@ -96,21 +99,23 @@ def render(template: Path, commit: str, state: dict, workspace: Path) -> Path:
     source = workspace / "rendered-from"
     git("worktree", "add", "--detach", "--quiet", source, commit, cwd=template, failure="git")
     answers = state["context"]["cookiecutter"]
-    context = generate_context(
-        context_file=source / "cookiecutter.json",
-        default_context=get_user_config()["default_context"],
-        extra_context={key: value for key, value in answers.items() if not key.startswith("_")},
-    )
-    context["cookiecutter"] = prompt_for_config(context, no_input=True)
-    context["cookiecutter"].update(_template=state["template"], _commit=commit)
-    return Path(
-        generate_files(
+    try:
+        context = generate_context(
+            context_file=source / "cookiecutter.json",
+            default_context=get_user_config()["default_context"],
+            extra_context={key: value for key, value in answers.items() if not key.startswith("_")},
+        )
+        context["cookiecutter"] = prompt_for_config(context, no_input=True)
+        context["cookiecutter"].update(_template=state["template"], _commit=commit)
+        rendered = generate_files(
             repo_dir=source,
             context=context,
             overwrite_if_exists=True,
             output_dir=workspace / "rendered",
         )
-    )
+    except (CookiecutterException, ValueError) as error:
+        raise UpdateError(f"the template at {commit:.12} refused the answers: {error}") from error
+    return Path(rendered)
 
 
 def store_base_files(rendered: Path) -> None:
@@ -150,7 +155,14 @@ def merge(worktree: Path, template: Path, ref: str | None, answers: dict[str, st
     # .rej files where it fell back to applying the hunks that fit.
     unmerged = git("diff", "--name-only", "--diff-filter=U", "-z", cwd=worktree, failure="git")
     rejected = git(
-        "ls-files", "--others", "--exclude-standard", "-z", "--", "*.rej", cwd=worktree, failure="git"
+        "ls-files",
+        "--others",
+        "--exclude-standard",
+        "-z",
+        "--",
+        "*.rej",
+        cwd=worktree,
+        failure="git",
     )
     return sorted(
         {name for name in unmerged.split("\0") if name}
@@ -185,7 +197,11 @@ def update(args: argparse.Namespace, workspace: Path) -> int:
     )
     ref = args.checkout or "HEAD"
     newest = git(
-        "rev-parse", "--verify", ref + "^{commit}", cwd=template, failure=f"the template has no {ref}"
+        "rev-parse",
+        "--verify",
+        ref + "^{commit}",
+        cwd=template,
+        failure=f"the template has no {ref}",
     ).strip()
     git(
         "cat-file",
