@@ -100,6 +100,7 @@ def test_overlapping_edits_are_listed_with_both_versions_and_the_rest_merges(
     template_repository, tmp_path
 ) -> None:
     project = conflicting_project(template_repository, tmp_path / "generated")
+    before = files(project)
 
     checked = update_template(project, "--check")
     # The check merges in a worktree of its own: this one is untouched.
@@ -124,6 +125,9 @@ def test_overlapping_edits_are_listed_with_both_versions_and_the_rest_merges(
     assert (project / "LICENSE").read_text() == "MIT License\n"
     assert not (project / "base" / "tests" / "test_webhooks.py").exists()
     assert not list(project.rglob("*.rej"))
+    # And git undoes it all.
+    git(project, "reset", "--hard", "--quiet")
+    assert files(project) == before
 
 
 def without_i18n(project: Path) -> None:

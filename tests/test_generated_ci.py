@@ -76,7 +76,9 @@ def test_every_job_passes_in_a_clean_clone(bake, tmp_path: Path) -> None:
         git(tmp_path, "clone", "--quiet", project, clone)
         printed = run_job(workflow, name, clone)
         if name == "template-update":
-            assert "warning: cannot check for template updates: cannot fetch " in printed[-1]
+            # Here, out of reach: the placeholder address (there is no network).
+            said = printed[-1]
+            assert "cannot check for template updates: " in said or "Up to date: " in said, said
 
 
 def test_the_template_update_job_passes_on_a_customised_project_and_tells_of_a_newer_template(
