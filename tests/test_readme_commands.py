@@ -14,9 +14,10 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import rehearsal
-from conftest import TEMPLATE_DIR, find_python, free_port, git, run, wait_for_page
+from conftest import TEMPLATE_DIR, commit_all, find_python, free_port, git, run, wait_for_page
 from tooling.processes import background
 from tooling.services import redis_database
+from upgrading import fetched_from
 
 README_REDIS = "redis://localhost:6379/0"
 
@@ -29,7 +30,6 @@ def minimal_environment(home: Path, **variables: str) -> dict[str, str]:
 def test_generate_starts_the_project_and_its_test_and_template_check_commands_pass(
     tmp_path: Path,
 ) -> None:
-    # The template's address, as the project records it: a clone of this repository.
     template = tmp_path / "template"
     git(tmp_path, "clone", "--quiet", TEMPLATE_DIR, template)
     port = free_port()
@@ -42,13 +42,7 @@ def test_generate_starts_the_project_and_its_test_and_template_check_commands_pa
     }
     log = tmp_path / "generate.log"
     with background(
-        [
-            TEMPLATE_DIR / "scripts" / "generate",
-            "--no-input",
-            "-o",
-            tmp_path,
-            f"_template_url={template}",
-        ],
+        [TEMPLATE_DIR / "scripts" / "generate", "--no-input", "-o", tmp_path],
         cwd=tmp_path,
         env=environment,
         log=log,
@@ -63,7 +57,11 @@ def test_generate_starts_the_project_and_its_test_and_template_check_commands_pa
     tested = run([project / "scripts" / "test", "-q", "-p", "no:cacheprovider"], cwd=project)
     assert " passed" in tested.stdout
 
-    # The template check, with the cruft that the dev extra put in .venv.
+    # The template check, with the cruft that the dev extra put in .venv, the project
+    # committed and fetching from a clone of this repository.
+    fetched_from(project, template)
+    git(project, "init", "--quiet")
+    commit_all(project, "Generated")
     checked = run(
         [project / "scripts" / "update-template", "--check"],
         cwd=project,

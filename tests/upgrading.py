@@ -1,12 +1,13 @@
 """A project as a user has it, and a template that moved on: shared by the update tests.
 
-The project is generated from a throwaway git copy of the template (commit A) with that
-copy as its declared address, committed, and changed as a user would; then the template
-gets a newer commit (B).
+The project is generated from a throwaway git copy of the template (commit A), fetches
+from that copy, is committed and changed as a user would; then the template gets a newer
+commit (B).
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -26,9 +27,21 @@ def update_template(project: Path, *arguments: str) -> subprocess.CompletedProce
     )
 
 
+def fetched_from(project: Path, template: Path) -> None:
+    """Point .cruft.json at `template`, as a user does whose template lives elsewhere.
+
+    Rendered from a local clone, a project records the declared public address, which
+    the pre-generation hook insists is remote; these tests have no remote to offer.
+    """
+    state = json.loads((project / ".cruft.json").read_text())
+    state["template"] = state["context"]["cookiecutter"]["_template"] = str(template)
+    (project / ".cruft.json").write_text(json.dumps(state, indent=2) + "\n")
+
+
 def generated(template: Path, output: Path, *answers: str) -> Path:
-    """A project generated from `template` (its address declared as itself), committed."""
-    project = bake_from(template, output, f"_template_url={template}", *answers)
+    """A project generated from `template` and fetching from it, committed."""
+    project = bake_from(template, output, *answers)
+    fetched_from(project, template)
     git(project, "init", "--quiet", "--initial-branch=main")
     commit_all(project, "Generated from the template")
     return project
