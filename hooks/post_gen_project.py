@@ -1,16 +1,25 @@
-"""Remove the files of options the user did not choose.
+"""Remove the files of options the user did not choose; record where the project came from.
 
 The table below is the one place that says which files belong to which answer;
 files that every project needs are not listed. The template's tests read it too,
 so the module imports without rendering: the only Jinja is the answers string,
 parsed when the hook runs. Removing is idempotent, so the hook can run again
-(cruft does) without harm. No network, randomness or clock.
+(cruft does) without harm.
+
+A project rendered by Cookiecutter gets the .cruft.json that cruft would have written:
+the template's address, the commit it was rendered from and the answers, so that
+`cruft update` and scripts/update-template work on every project. No network,
+randomness or clock: the commit is read from the template's own git checkout.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
+import subprocess
+import urllib.parse
 from pathlib import Path
 from typing import Final
 
@@ -63,10 +72,87 @@ def remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+# Cookiecutter's own abbreviations (cookiecutter.config.BUILTIN_ABBREVIATIONS): the
+# context keeps `gh:org/name` as typed, which git cannot fetch.
+ABBREVIATIONS: Final = {
+    "gh": "https://github.com/{}.git",
+    "gl": "https://gitlab.com/{}.git",
+    "bb": "https://bitbucket.org/{}",
+}
+# What git fetches from another machine: a URL with a network scheme, or scp-like user@host:path.
+REMOTE_URL: Final = re.compile(r"(git\+)?(https?|ssh|git)://|[\w.-]+@[\w.-]+:")
+
+
+def remote_address(source: str) -> str | None:
+    """The git URL another machine can fetch `source` from, without credentials; None for
+    a local path or a file:// URL, which name a directory of this machine only.
+    """
+    prefix, _, name = source.partition(":")
+    if prefix in ABBREVIATIONS and name:
+        source = ABBREVIATIONS[prefix].format(name)
+    if not REMOTE_URL.match(source):
+        return None
+    url = urllib.parse.urlsplit(source.removeprefix("git+"))
+    if "@" in url.netloc and url.scheme:
+        user, _, host = url.netloc.rpartition("@")
+        # An https user is a token; an ssh user (git@) is needed, its password is not.
+        user = "" if url.scheme.startswith("http") else user.partition(":")[0]
+        url = url._replace(netloc=f"{user}@{host}" if user else host)
+    return url.geturl()
+
+
+def checked_out_commit(template_dir: str) -> str | None:
+    """The commit of the git checkout whose root is `template_dir`; None if it is not one.
+
+    Cookiecutter passes the directory as it was typed, so a relative one is found from the
+    shell's working directory (the hook itself runs in the project). A template copied
+    into some other repository (a home directory kept in git) is not that repository's
+    commit.
+    """
+    directory = Path(os.environ.get("PWD", "/"), template_dir) if template_dir else None
+    if directory is None or not (directory / "cookiecutter.json").is_file():
+        return None
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
+    try:
+        root, commit = subprocess.run(
+            ["git", "-C", directory, "rev-parse", "--show-toplevel", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=environment,
+        ).stdout.split()
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        return None
+    return commit if Path(root).resolve() == directory.resolve() else None
+
+
+def template_source(answers: dict[str, object]) -> dict[str, object]:
+    """The content of .cruft.json, as cruft writes it, for a project Cookiecutter rendered.
+
+    A template rendered from a local clone is recorded at its declared public address.
+    """
+    remote = remote_address(str(answers.get("_template") or ""))
+    template = remote or str(answers["_template_url"])
+    commit = checked_out_commit(str(answers.get("_repo_dir") or ""))
+    own = {key: value for key, value in answers.items() if not key.startswith("_")}
+    return {
+        "template": template,
+        "commit": commit,
+        "checkout": answers.get("_checkout") if remote else None,
+        "context": {"cookiecutter": {**own, "_template": template, "_commit": commit}},
+        "directory": None,
+    }
+
+
 def main() -> None:
     answers = json.loads(r"""{{ cookiecutter | tojson }}""")
     for path in unselected_paths(answers):
         remove(path)
+    # cruft renders with `_commit` set and writes .cruft.json itself; its update and diff
+    # compare renders, which must not carry one.
+    if "_commit" not in answers:
+        text = json.dumps(template_source(answers), ensure_ascii=False, indent=2)
+        Path(".cruft.json").write_text(text + "\n")
 
 
 if __name__ == "__main__":

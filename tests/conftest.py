@@ -93,26 +93,6 @@ def bake_from(template: Path, output: Path, *answers: str) -> Path:
     return project
 
 
-def check_drift(
-    project: Path, *arguments: str | Path, env: Mapping[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run the project's scripts/check-template-drift with the Cookiecutter of these tests.
-
-    Without `env`, TEMPLATE_URL and TEMPLATE_REF come only from the arguments.
-    """
-    return run(
-        [project / "scripts" / "check-template-drift", *arguments],
-        cwd=project,
-        env={
-            "COOKIECUTTER_PYTHON": sys.executable,
-            "TEMPLATE_URL": None,
-            "TEMPLATE_REF": None,
-            **(env or {}),
-        },
-        check=False,
-    )
-
-
 def git(repository: Path, *arguments: str | Path) -> str:
     """Run git in `repository` with a fixed identity, so commits need no global config."""
     identity = ["-c", "user.name=Template Tests", "-c", "user.email=tests@example.com"]
@@ -195,8 +175,8 @@ def project_python(tmp_path_factory, worker_id) -> Callable[[Path], Path]:
 def template_repository(tmp_path) -> Path:
     """A git repository holding the template as it is in this working tree, not its last commit.
 
-    cruft and the drift check clone templates with git; this one also takes the commits a
-    test makes to stand for a newer template.
+    cruft and scripts/update-template clone templates with git; this one also takes the
+    commits a test makes to stand for a newer template.
     """
     repository = tmp_path / "template"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")

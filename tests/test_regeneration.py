@@ -1,204 +1,121 @@
-"""Regeneration: the recorded answers, and the drift check against a template ref."""
+"""Where a project came from: the .cruft.json that plain Cookiecutter renders too."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import re
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import PROJECT_TEMPLATE, bake_from, check_drift, commit_all, git, run
+from conftest import TEMPLATE_DIR, bake_from, commit_all, git, run
 from tooling.options import DECLARED
 
-ANSWERS = ".cookiecutter-answers.json"
+STATE = ".cruft.json"
 
 
-def drifted_files(diff: str) -> list[str]:
-    """The paths a drift diff names, in order."""
-    return re.findall(r"^diff --git a/(\S+) ", diff, flags=re.MULTILINE)
+def post_generation_hook():
+    """The hook as a module: only a string inside its main() is Jinja."""
+    path = TEMPLATE_DIR / "hooks" / "post_gen_project.py"
+    spec = importlib.util.spec_from_file_location("post_gen_project", path)
+    assert spec is not None and spec.loader is not None, path
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    return hook
 
 
-def test_the_answers_file_records_every_answer_and_nothing_private(bake) -> None:
-    text = (bake(broker="rabbitmq", use_flower="no") / ANSWERS).read_text()
-    answers = json.loads(text)
+def test_a_project_records_the_public_address_the_commit_and_every_answer(
+    template_repository, tmp_path
+) -> None:
+    project = bake_from(template_repository, tmp_path / "baked", "broker=rabbitmq", "use_flower=no")
+    text = (project / STATE).read_text()
+    state = json.loads(text)
+    answers = state["context"]["cookiecutter"]
 
-    assert text == json.dumps(answers, indent=4, sort_keys=True) + "\n"
-    assert sorted(answers) == sorted(field for field in DECLARED if not field.startswith("_"))
-    assert answers["project_slug"] == "my_project"
-    assert answers["broker"] == "rabbitmq"
-    assert answers["use_flower"] is False
+    assert text == json.dumps(state, indent=2, ensure_ascii=False) + "\n"
+    # A local clone: the declared public address, never a path of this machine.
+    assert state["template"] == DECLARED["_template_url"]
+    assert str(tmp_path) not in text
+    assert state["commit"] == git(template_repository, "rev-parse", "HEAD").strip()
+    assert (state["checkout"], state["directory"]) == (None, None)
+    own = sorted(key for key in answers if not key.startswith("_"))
+    assert own == sorted(key for key in DECLARED if not key.startswith("_"))
+    assert (answers["broker"], answers["use_flower"]) == ("rabbitmq", False)
+    assert (answers["_template"], answers["_commit"]) == (state["template"], state["commit"])
 
 
-FRESH = [
-    [],
-    [
-        "project_name=Acme Shop",
-        "timezone=Europe/Paris",
-        "broker=rabbitmq",
-        "result_backend=none",
-        "scheduler=file",
-        "use_flower=no",
-    ],
+def test_a_relative_path_typed_in_a_shell_records_the_commit(template_repository) -> None:
+    output = template_repository.parent / "output"
+    output.mkdir()
+    # A shell sets PWD to where the path was typed; the hook runs in the project.
+    run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", "../template"],
+        cwd=output,
+        env={"PWD": str(output)},
+    )
+
+    state = json.loads((output / "my_project" / STATE).read_text())
+
+    assert state["commit"] == git(template_repository, "rev-parse", "HEAD").strip()
+
+
+def not_a_checkout(template: Path) -> Path:
+    copy = template.parent / "copy"
+    shutil.copytree(template, copy, ignore=shutil.ignore_patterns(".git"))
+    return copy
+
+
+def inside_another_repository(template: Path) -> Path:
+    outer = template.parent / "outer"
+    shutil.copytree(template, outer / "template", ignore=shutil.ignore_patterns(".git"))
+    git(outer, "init", "--quiet")
+    commit_all(outer, "A repository that happens to hold a copy of the template")
+    return outer / "template"
+
+
+@pytest.mark.parametrize("source", [not_a_checkout, inside_another_repository])
+def test_a_template_that_is_not_a_checkout_records_no_commit_and_the_update_says_so(
+    template_repository, tmp_path, source
+) -> None:
+    project = bake_from(source(template_repository), tmp_path / "baked")
+    git(project, "init", "--quiet")
+    commit_all(project, "Generated")
+    environment = {"CRUFT_PYTHON": sys.executable, "GITHUB_ACTIONS": None}
+
+    checked = run([project / "scripts" / "update-template", "--check"], project, environment, False)
+    updated = run([project / "scripts" / "update-template"], project, environment, False)
+
+    assert json.loads((project / STATE).read_text())["commit"] is None
+    assert checked.returncode == 0
+    assert checked.stderr == (
+        "warning: cannot check for template updates: .cruft.json records no template commit: "
+        "set its commit to the one this project was rendered from\n"
+    )
+    assert updated.returncode == 2
+    assert updated.stderr.startswith("error: .cruft.json records no template commit")
+
+
+ADDRESSES = [
+    ("https://github.com/org/template.git", "https://github.com/org/template.git"),
+    ("https://me:token@github.com/org/template.git", "https://github.com/org/template.git"),
+    ("https://token@gitlab.com/org/template", "https://gitlab.com/org/template"),
+    ("git+https://github.com/org/template", "https://github.com/org/template"),
+    ("ssh://git:secret@example.com/org/template.git", "ssh://git@example.com/org/template.git"),
+    ("git@github.com:org/template.git", "git@github.com:org/template.git"),
+    ("gh:org/template", "https://github.com/org/template.git"),
+    ("gl:org/template", "https://gitlab.com/org/template.git"),
+    ("/home/me/src/template", None),
+    ("../template", None),
+    ("file:///home/me/src/template", None),
+    ("template.zip", None),
+    ("hg+https://example.com/template", None),
 ]
 
 
-@pytest.mark.parametrize("answers", FRESH, ids=["defaults", "every-file-option-off"])
-def test_a_fresh_project_has_no_drift(template_repository, tmp_path, answers) -> None:
-    project = bake_from(template_repository, tmp_path / "baked", *answers)
-
-    checked = check_drift(project, template_repository, "main")
-
-    assert checked.returncode == 0, checked.stderr
-    assert checked.stdout == ""
-    assert checked.stderr.startswith("No drift: ")
-
-
-def test_a_template_change_is_drift_and_its_diff_takes_the_upgrade(
-    template_repository, tmp_path
+@pytest.mark.parametrize(("source", "recorded"), ADDRESSES, ids=[case[0] for case in ADDRESSES])
+def test_a_git_url_is_recorded_without_credentials_and_a_local_path_not_at_all(
+    source, recorded
 ) -> None:
-    pinned = git(template_repository, "rev-parse", "HEAD").strip()
-    # Generated at the pin, so the generated CI's drift job checks against it.
-    project = bake_from(template_repository, tmp_path / "baked", f"_template_ref={pinned}")
-    # A newer template: a changed line, and a new executable file.
-    readme = template_repository / PROJECT_TEMPLATE / "README.md"
-    readme.write_text(readme.read_text().replace("## Tests\n", "## Tests, before every push\n"))
-    lint = template_repository / PROJECT_TEMPLATE / "scripts" / "lint"
-    lint.write_text("#!/usr/bin/env bash\nexec .venv/bin/ruff check .\n")
-    lint.chmod(0o755)
-    commit_all(template_repository, "A newer template")
-
-    at_the_pin = check_drift(
-        project, env={"TEMPLATE_URL": str(template_repository), "TEMPLATE_REF": pinned}
-    )
-    drifted = check_drift(project, template_repository, "main")
-
-    assert at_the_pin.returncode == 0, at_the_pin.stderr
-    assert drifted.returncode == 1, drifted.stderr
-    # The upgrade also moves the CI's pin from the old ref to the new one.
-    assert drifted_files(drifted.stdout) == [
-        ".github/workflows/ci.yml",
-        "README.md",
-        "scripts/lint",
-    ]
-    assert f"\n-      TEMPLATE_REF: {pinned}\n+      TEMPLATE_REF: main\n" in drifted.stdout
-    assert "\n-## Tests\n+## Tests, before every push\n" in drifted.stdout
-    assert "diff --git a/scripts/lint b/scripts/lint\nnew file mode 100755\n" in drifted.stdout
-    assert drifted.stderr.startswith("Drift: 3 file(s) differ from what ")
-
-    # The README's upgrade: apply the diff, and the project matches the newer template.
-    (tmp_path / "template.patch").write_text(drifted.stdout)
-    run(["git", "apply", tmp_path / "template.patch"], cwd=project)
-    assert check_drift(project, template_repository, "main").returncode == 0
-    assert (project / "scripts" / "lint").stat().st_mode & 0o111
-
-
-def test_only_rendered_files_are_compared_and_skipped_paths_are_not(
-    template_repository, tmp_path
-) -> None:
-    project = bake_from(template_repository, tmp_path / "baked")
-    # Local state and the project's own files: the template renders none of them.
-    (project / ".venv").mkdir()
-    (project / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
-    (project / "db.sqlite3").write_bytes(b"SQLite format 3\0")
-    (project / "base" / "models.py").write_text("# mine\n")
-    # Changes to files the template renders.
-    (project / "base" / "tests" / "test_signals.py").unlink()
-    (project / "manage.py").chmod(0o644)
-    with (project / "my_project" / "settings" / "dev.py").open("a") as settings:
-        settings.write("DEBUG_TOOLBAR = True\n")
-
-    drifted = check_drift(project, template_repository)
-
-    assert drifted.returncode == 1, drifted.stderr
-    assert drifted_files(drifted.stdout) == [
-        "base/tests/test_signals.py",
-        "manage.py",
-        "my_project/settings/dev.py",
-    ]
-    assert "manage.py\nold mode 100644\nnew mode 100755\n" in drifted.stdout
-    assert "\n-DEBUG_TOOLBAR = True\n" in drifted.stdout
-
-    with (project / "pyproject.toml").open("a") as pyproject:
-        pyproject.write(
-            '\n[tool.cruft]\nskip = ["pyproject.toml", "base/tests", "manage.py", "*/settings/*"]\n'
-        )
-    assert check_drift(project, template_repository).returncode == 0
-
-
-def test_answers_without_a_newer_key_regenerate_with_its_default(
-    template_repository, tmp_path
-) -> None:
-    project = bake_from(template_repository, tmp_path / "baked", "timezone=UTC")
-    answers = json.loads((project / ANSWERS).read_text())
-    del answers["timezone"]  # As if the project came from a template without that option.
-    (project / ANSWERS).write_text(json.dumps(answers, indent=4, sort_keys=True) + "\n")
-
-    drifted = check_drift(project, template_repository, "main")
-
-    # Every other file matches a project baked with the default; the answers gain the key.
-    assert drifted.returncode == 1, drifted.stderr
-    assert drifted_files(drifted.stdout) == [ANSWERS]
-    assert '\n+    "timezone": "UTC",\n' in drifted.stdout
-
-
-def break_answers(project: Path) -> None:
-    answers = json.loads((project / ANSWERS).read_text())
-    (project / ANSWERS).write_text(json.dumps({**answers, "broker": "kafka"}))
-
-
-FAILURES = [
-    ("no-template", [], None, "error: no template: pass its git URL or set TEMPLATE_URL"),
-    ("unknown-ref", ["{template}", "v9.9"], None, "error: cannot check out v9.9: error: "),
-    (
-        "refused-answer",
-        ["{template}"],
-        break_answers,
-        "error: the template refused the answers: kafka provided for choice variable broker",
-    ),
-    (
-        "no-answers",
-        ["{template}"],
-        lambda project: (project / ANSWERS).unlink(),
-        f"error: cannot read {ANSWERS}: ",
-    ),
-]
-
-
-@pytest.mark.parametrize(
-    ("arguments", "spoil", "error"),
-    [case[1:] for case in FAILURES],
-    ids=[case[0] for case in FAILURES],
-)
-def test_a_failed_regeneration_exits_2_with_one_line(
-    template_repository, tmp_path, arguments, spoil, error
-) -> None:
-    project = bake_from(template_repository, tmp_path / "baked")
-    if spoil:
-        spoil(project)
-    temporary = tmp_path / "temporary"
-    temporary.mkdir()
-
-    checked = check_drift(
-        project,
-        "--keep",
-        *(argument.format(template=template_repository) for argument in arguments),
-        env={"TMPDIR": str(temporary)},
-    )
-
-    assert checked.returncode == 2
-    assert checked.stdout == ""
-    assert checked.stderr.startswith(error)
-    assert checked.stderr.count("\n") == 1
-    assert list(temporary.iterdir()) == [], "a failed regeneration is not kept"
-
-
-def test_keep_leaves_the_regenerated_project(template_repository, tmp_path) -> None:
-    project = bake_from(template_repository, tmp_path / "baked")
-
-    checked = check_drift(project, "--keep", template_repository, env={"TMPDIR": str(tmp_path)})
-
-    kept = Path(checked.stderr.splitlines()[0].removeprefix("Regenerated into "))
-    assert checked.returncode == 0, checked.stderr
-    assert kept.is_relative_to(tmp_path)
-    assert (kept / ANSWERS).read_text() == (project / ANSWERS).read_text()
+    assert post_generation_hook().remote_address(source) == recorded
