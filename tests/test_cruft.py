@@ -213,7 +213,30 @@ def unreachable(project: Path) -> None:
     commit_all(project, "A template that moved away")
 
 
+def template_syntax_in_an_answer(project: Path) -> None:
+    """A pull request that turns a recorded answer into code Cookiecutter would run."""
+    state = json.loads((project / ".cruft.json").read_text())
+    marker = project.parent / "ran"
+    state["context"]["cookiecutter"]["description"] = (
+        "{{ cycler.__init__.__globals__.os.system('touch " + str(marker) + "') }}"
+    )
+    (project / ".cruft.json").write_text(json.dumps(state))
+    commit_all(project, "An answer that is code")
+
+
 REFUSALS = [
+    (
+        "template-syntax-recorded",
+        template_syntax_in_an_answer,
+        [],
+        "error: .cruft.json's answer description holds template syntax ",
+    ),
+    (
+        "template-syntax-given",
+        None,
+        ["description={{ 7 * 7 }}"],
+        "error: the answer description holds template syntax ",
+    ),
     ("uncommitted", dirty, [], "error: commit or stash your changes first: "),
     ("unreachable", unreachable, [], "error: cannot fetch the template from "),
     ("unknown-ref", None, ["--checkout", "v9"], "error: the template has no v9: "),
@@ -246,6 +269,7 @@ def test_an_update_that_cannot_start_changes_nothing_and_says_why_in_one_line(
     assert refused.stderr.startswith(error), refused.stderr
     assert refused.stderr.count("\n") == 1, refused.stderr
     assert files(project) == before
+    assert not (project.parent / "ran").exists()
     assert git(project, "status", "--porcelain", "--untracked-files=all") == (
         " M README.md\n" if spoil is dirty else ""
     )

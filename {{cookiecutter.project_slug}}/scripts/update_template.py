@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -33,6 +34,11 @@ from cookiecutter.prompt import prompt_for_config
 
 PROJECT = Path(__file__).resolve().parent.parent
 STATE = ".cruft.json"
+# Cookiecutter renders every answer as a template before any hook can check it, so an
+# answer holding template syntax would run code here (and in CI, from a pull request
+# that edits .cruft.json). The template never records one: its hook refuses them.
+# (Escaped so that this file, itself a template, holds none.)
+TEMPLATE_SYNTAX = re.compile(r"\{[\{\%\#]")
 # A template git cannot fetch is an error to report, not a password prompt to hang on.
 ENVIRONMENT = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
 
@@ -71,6 +77,8 @@ def read_state() -> dict:
         and isinstance(state.get("context", {}).get("cookiecutter"), dict)
     ):
         raise UpdateError(f"{STATE} does not record the template's address and the answers")
+    for key, value in state["context"]["cookiecutter"].items():
+        refuse_template_syntax(key, value, f"{STATE}'s answer")
     if not state.get("commit"):
         raise UpdateError(
             f"{STATE} records no template commit: set its commit to the one this project "
@@ -87,8 +95,17 @@ def parse_answers(pairs: list[str], declared: dict) -> dict[str, str]:
         if not equals or key.startswith("_") or key not in declared:
             known = ", ".join(key for key in declared if not key.startswith("_"))
             raise UpdateError(f"{pair!r} is not KEY=VALUE for one of the answers: {known}")
+        refuse_template_syntax(key, value, "the answer")
         answers[key] = value
     return answers
+
+
+def refuse_template_syntax(key: str, value: object, where: str) -> None:
+    """Refuse an answer that Cookiecutter would run as a template."""
+    if isinstance(value, str) and TEMPLATE_SYNTAX.search(value):
+        raise UpdateError(
+            f"{where} {key} holds template syntax (a brace, then a brace, % or #): refused"
+        )
 
 
 def render(template: Path, commit: str, state: dict, workspace: Path) -> Path:
