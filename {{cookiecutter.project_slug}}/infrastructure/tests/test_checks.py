@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from celery import Celery
 from celery.schedules import crontab
 from django.conf import settings
 from django.core.checks import run_checks
@@ -120,7 +121,16 @@ def test_an_entry_beat_cannot_run_is_an_error_naming_it(entry, message) -> None:
 
 
 def test_an_unknown_task_with_no_similar_name_gets_a_hint_but_no_guess() -> None:
-    [error] = beat_schedule_errors({"report": {"task": "reports.tasks.send", "schedule": 60}}, app)
+    # An app of its own, whose tasks stay put: the project's may gain one named like this.
+    isolated = Celery("isolated", set_as_current=False)
+
+    @isolated.task(name="billing.tasks.charge")
+    def charge() -> None:
+        """The one task of this app."""
+
+    schedule = {"report": {"task": "reports.tasks.send", "schedule": 60}}
+
+    [error] = beat_schedule_errors(schedule, isolated)
 
     assert error.id == "infrastructure.E002"
     assert "Did you mean" not in error.hint
