@@ -8,9 +8,7 @@ commits it and changes it as a user would, then commits a newer template (B) and
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import tarfile
 from pathlib import Path
 
 import pytest
@@ -32,6 +30,8 @@ from upgrading import (
     files,
     generated,
     move_the_template_on,
+    take_the_working_tree,
+    template_at,
     update_template,
 )
 
@@ -389,8 +389,6 @@ def test_cruft_refuses_a_bad_answer_naming_the_field_and_leaves_nothing(
     assert list(output.iterdir()) == []
 
 
-# What Cookiecutter reads: the answers, the hooks, the project and its include directory.
-TEMPLATE_PATHS = ["cookiecutter.json", "hooks", "templates", PROJECT_TEMPLATE]
 LEGACY_ANSWERS = ".cookiecutter-answers.json"
 
 
@@ -401,26 +399,9 @@ def template_before_cruft_json(destination: Path) -> str:
         TEMPLATE_DIR, "log", "--reverse", "-S.cruft.json", "--format=%H", "--", "hooks"
     ).split()
     before = f"{change[0]}^" if change else "HEAD"
-    archive = destination.parent / "template-before.tar"
-    git(TEMPLATE_DIR, "archive", f"--output={archive}", before, "--", *TEMPLATE_PATHS)
-    with tarfile.open(archive) as tar:
-        tar.extractall(destination, filter="data")
+    commit = template_at(before, destination, "The template before .cruft.json")
     assert (destination / PROJECT_TEMPLATE / LEGACY_ANSWERS).exists()
-    git(destination, "init", "--quiet", "--initial-branch=main")
-    return commit_all(destination, "The template before .cruft.json")
-
-
-def take_the_working_tree(repository: Path) -> str:
-    """Commit the template of this working tree over the old one: the newer template."""
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for path in TEMPLATE_PATHS:
-        old, new = repository / path, TEMPLATE_DIR / path
-        if new.is_dir():
-            shutil.rmtree(old, ignore_errors=True)
-            shutil.copytree(new, old, ignore=ignore)
-        else:
-            shutil.copy2(new, old)
-    return commit_all(repository, "The template as in the working tree")
+    return commit
 
 
 def test_a_project_with_the_answers_file_from_before_regenerates_and_updates(tmp_path) -> None:

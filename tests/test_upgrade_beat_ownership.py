@@ -10,17 +10,14 @@ settings entry must still be there, owned, and not written again.
 from __future__ import annotations
 
 import json
-import shutil
-import tarfile
 from pathlib import Path
 
 from conftest import PROJECT_TEMPLATE, TEMPLATE_DIR, VENV_BIN, commit_all, git, run
 from tooling.services import postgres_database
+from upgrading import take_the_working_tree, template_at
 
 # The change added this migration: the template before the commit that did is the old one.
 ADOPTION = "infrastructure/migrations/0002_adopt_periodic_tasks_described_as_from_settings.py"
-# What Cookiecutter reads: the answers, the hooks, the project and its include directory.
-TEMPLATE_PATHS = ["cookiecutter.json", "hooks", "templates", PROJECT_TEMPLATE]
 
 # What the database holds, read by the project's own Django.
 ROWS = """
@@ -61,27 +58,9 @@ def template_before_the_change(destination: Path) -> Path:
     added = git(TEMPLATE_DIR, "log", "--diff-filter=A", "--format=%H", "--", adoption).split()
     # Before the change is committed, the last commit is the template before it.
     before = f"{added[-1]}^" if added else "HEAD"
-    archive = destination.parent / "template-before.tar"
-    git(TEMPLATE_DIR, "archive", f"--output={archive}", before, "--", *TEMPLATE_PATHS)
-    with tarfile.open(archive) as tar:
-        tar.extractall(destination, filter="data")
+    template_at(before, destination, "The template before beat's ownership was a record")
     assert not (destination / adoption).exists()
-    git(destination, "init", "--quiet", "--initial-branch=main")
-    commit_all(destination, "The template before beat's ownership was a record")
     return destination
-
-
-def take_the_working_tree(repository: Path) -> None:
-    """Commit the template of this working tree over the old one: the newer template."""
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for path in TEMPLATE_PATHS:
-        old, new = repository / path, TEMPLATE_DIR / path
-        if new.is_dir():
-            shutil.rmtree(old, ignore_errors=True)
-            shutil.copytree(new, old, ignore=ignore)
-        else:
-            shutil.copy2(new, old)
-    commit_all(repository, "The template as in the working tree")
 
 
 def test_an_upgraded_project_keeps_owning_the_periodic_tasks_its_settings_wrote(

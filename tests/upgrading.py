@@ -8,11 +8,13 @@ commit (B).
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
-from conftest import PROJECT_TEMPLATE, bake_from, commit_all, git, run, tree
+from conftest import PROJECT_TEMPLATE, TEMPLATE_DIR, bake_from, commit_all, git, run, tree
 
 SETTINGS = "my_project/settings/base.py"
 
@@ -105,3 +107,30 @@ def move_the_template_on(template: Path) -> str:
     (project_template / "LICENSE").write_text("{{ cookiecutter.license }} License\n")
     (project_template / "base" / "tests" / "test_webhooks.py").unlink()
     return commit_all(template, "A newer template")
+
+
+# What Cookiecutter reads: the answers, the hooks, the project and its include directory.
+TEMPLATE_PATHS = ["cookiecutter.json", "hooks", "templates", PROJECT_TEMPLATE]
+
+
+def template_at(revision: str, destination: Path, message: str) -> str:
+    """A git repository of the template as this repository holds it at `revision`."""
+    archive = destination.parent / "template-before.tar"
+    git(TEMPLATE_DIR, "archive", f"--output={archive}", revision, "--", *TEMPLATE_PATHS)
+    with tarfile.open(archive) as tar:
+        tar.extractall(destination, filter="data")
+    git(destination, "init", "--quiet", "--initial-branch=main")
+    return commit_all(destination, message)
+
+
+def take_the_working_tree(repository: Path) -> str:
+    """Commit the template of this working tree over the old one: the newer template."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for path in TEMPLATE_PATHS:
+        old, new = repository / path, TEMPLATE_DIR / path
+        if new.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+            shutil.copytree(new, old, ignore=ignore)
+        else:
+            shutil.copy2(new, old)
+    return commit_all(repository, "The template as in the working tree")
