@@ -38,20 +38,37 @@ def check_jsonschema(schema: str, path: Path) -> None:
 
 
 def hard_time_limit(project: Path, python: Path) -> int:
-    """The hard time limit, in seconds, the project's Celery app gives a task by default.
+    """The hard time limit, in seconds, the project's Celery app gives a task by default."""
+    return int(default_setting(project, python, "app.conf.task_time_limit"))
 
-    The app itself answers, from settings, with nothing in the environment to override them.
-    """
+
+def stop_timeout(project: Path, python: Path) -> int:
+    """Seconds a stopping worker lets its tasks run before it hands them back."""
+    return int(default_setting(project, python, "settings.WORKER_STOP_TIMEOUT"))
+
+
+# What a stopping worker needs after its stop timeout to cancel its tasks, hand them
+# back and exit: about 2 s measured; the grace periods leave a minute.
+HAND_BACK_SECONDS = 30
+
+
+def default_setting(project: Path, python: Path, expression: str) -> str:
+    """A setting's default, as the project's own code reads it with nothing overriding it."""
     answer = run(
-        [python, "-c", f"from {SLUG}.celery import app; print(app.conf.task_time_limit)"],
+        [
+            python,
+            "-c",
+            f"from {SLUG}.celery import app; from django.conf import settings; print({expression})",
+        ],
         cwd=project,
         env={
             "DJANGO_SETTINGS_MODULE": f"{SLUG}.settings.dev",
             "CELERY_BROKER_URL": None,
             "CELERY_TASK_TIME_LIMIT": None,
+            "CELERY_WORKER_STOP_TIMEOUT": None,
         },
     )
-    return int(answer.stdout)
+    return answer.stdout.strip()
 
 
 def seconds(duration: str) -> int:
@@ -127,7 +144,9 @@ def test_the_compose_file_checks_health_and_starts_in_order(bake, project_python
     ]
     assert "deploy" not in services["beat"]
     assert "CELERY_WORKER_CONCURRENCY" in services["worker"]["environment"]
-    assert seconds(services["worker"]["stop_grace_period"]) > hard_time_limit(project, python)
+    grace = seconds(services["worker"]["stop_grace_period"])
+    assert grace > hard_time_limit(project, python)
+    assert grace >= stop_timeout(project, python) + HAND_BACK_SECONDS
     for name, service in services.items():
         for port in service.get("ports", []):
             assert port.startswith("127.0.0.1:"), f"{name} publishes {port} publicly"
@@ -255,7 +274,9 @@ def test_the_worker_unit_lets_a_running_task_finish(bake, project_python, answer
     settings = dict(re.findall(r"^(\w+)=(.*)$", worker, re.MULTILINE))
     assert settings["KillSignal"] == "SIGTERM"
     assert settings["KillMode"] == "mixed"
-    assert int(settings["TimeoutStopSec"]) > hard_time_limit(project, project_python(project))
+    python = project_python(project)
+    assert int(settings["TimeoutStopSec"]) > hard_time_limit(project, python)
+    assert int(settings["TimeoutStopSec"]) >= stop_timeout(project, python) + HAND_BACK_SECONDS
     assert settings["User"] == SLUG
     assert settings["EnvironmentFile"] == f"/etc/{SLUG}/environment"
     assert f"--pidfile=/run/{SLUG}/" in worker

@@ -18,17 +18,23 @@ from tooling.services import postgres_url, rabbitmq_vhost, redis_database
 DEFAULT_SCHEDULER = DECLARED["scheduler"][0]
 TESTS_THAT_START_BEAT = ["tests/integration/test_beat.py", "tests/integration/test_health.py"]
 
-# Tests of what beat or the database does whatever the broker and result backend: they
-# run in the first combination of each scheduler only, to keep CI under 15 minutes.
-ONCE_PER_SCHEDULER: list[str] = []
+# Tests whose subject changes with one option only: each runs in the first combination
+# of each of that option's values, to keep CI under 15 minutes.
+ONCE_PER: dict[str, str] = {
+    "tests/integration/test_worker_stops.py": "broker",
+}
 
 
 def test_paths(answers: dict[str, str]) -> list[str]:
     """What pytest is given for this combination: paths to run, or paths to leave out."""
-    first = next(c for c in COMBINATIONS if c["scheduler"] == answers["scheduler"])
+
+    def first_with_its(option: str) -> bool:
+        return answers == next(c for c in COMBINATIONS if c[option] == answers[option])
+
+    once = [path for path, option in ONCE_PER.items() if first_with_its(option)]
     if answers["scheduler"] != DEFAULT_SCHEDULER:
-        return TESTS_THAT_START_BEAT + (ONCE_PER_SCHEDULER if answers == first else [])
-    return [] if answers == first else [f"--ignore={path}" for path in ONCE_PER_SCHEDULER]
+        return TESTS_THAT_START_BEAT + once
+    return [f"--ignore={path}" for path in ONCE_PER if path not in once]
 
 
 def service_environment(answers: dict[str, str], stack: ExitStack) -> dict[str, str]:

@@ -11,6 +11,7 @@ from celery.signals import (
     before_task_publish,
     task_postrun,
     task_prerun,
+    worker_shutting_down,
 )
 
 from infrastructure import receivers
@@ -46,6 +47,9 @@ after_setup_logger.connect(receivers.also_log_to_logfile)
 
 # The worker's own CELERY_TASK_TIME_LIMIT applies, not the default of whoever sent the task.
 before_task_publish.connect(receivers.leave_time_limits_to_the_worker)
+
+# A stop waits for running tasks up to WORKER_STOP_TIMEOUT, then hands them back.
+worker_shutting_down.connect(receivers.hand_back_tasks_at_the_stop_deadline)
 
 # Close database connections that are too old or broken around each task, as Django
 # does around each request.

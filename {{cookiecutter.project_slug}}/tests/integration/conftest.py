@@ -92,6 +92,10 @@ class CeleryProcess:
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=TIMEOUT)
 
+    def terminate(self) -> None:
+        """SIGTERM to the main process only, as compose (through tini) and systemd do."""
+        self.process.terminate()
+
     def stop(self) -> None:
         """Warm shutdown (SIGTERM), then SIGKILL if it does not exit in time."""
         if self.process.poll() is None:

@@ -173,6 +173,11 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int(
     "CELERY_TASK_SOFT_TIME_LIMIT", CELERY_TASK_TIME_LIMIT * 9 // 10
 )
+# A stopping worker (SIGTERM) lets its running tasks finish for this long, then hands
+# the rest back to the broker for another worker (infrastructure/receivers.py). By
+# default every task can finish; lower it for quicker deploys. The grace periods of
+# compose, systemd and Kubernetes are this plus a minute: change them together.
+WORKER_STOP_TIMEOUT = env_int("CELERY_WORKER_STOP_TIMEOUT", CELERY_TASK_TIME_LIMIT)
 # STARTED shows which tasks are running now, at the cost of one more result write
 # per task; off, a running task reads PENDING until it ends.
 CELERY_TASK_TRACK_STARTED = env_bool("CELERY_TASK_TRACK_STARTED", default=False)
