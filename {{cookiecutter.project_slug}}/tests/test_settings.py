@@ -263,3 +263,29 @@ def test_development_prints_email_to_the_console() -> None:
     )
 
     assert completed.stdout == "django.core.mail.backends.console.EmailBackend\n", completed.stderr
+
+
+@pytest.mark.parametrize(
+    ("dsn", "imported"), [("", "False"), ("http://public@127.0.0.1:9/1", "True")]
+)
+def test_sentry_is_imported_only_when_sentry_dsn_is_set(dsn: str, imported: str) -> None:
+    completed = run_python(
+        "-c",
+        "import django, sys; django.setup(); print('sentry_sdk' in sys.modules)",
+        DJANGO_SETTINGS_MODULE="{{ cookiecutter.project_slug }}.settings.dev",
+        SENTRY_DSN=dsn,
+    )
+
+    assert completed.stdout.strip() == imported, completed.stderr
+
+
+def test_an_unknown_log_format_stops_django_in_one_line() -> None:
+    completed = start_django(
+        DJANGO_SETTINGS_MODULE="{{ cookiecutter.project_slug }}.settings.dev",
+        DJANGO_LOG_FORMAT="xml",
+    )
+
+    assert last_line(completed) == (
+        "django.core.exceptions.ImproperlyConfigured: "
+        "DJANGO_LOG_FORMAT must be one of plain, json, got 'xml'"
+    )

@@ -38,6 +38,25 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
 
 
+def env_choice(name: str, choices: tuple[str, ...]) -> str:
+    """Return the variable's value, one of `choices`; the first when it is unset or empty."""
+    raw = env_str(name, choices[0])
+    if raw not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
+def env_float(name: str, default: float) -> float:
+    """Return the variable as a number."""
+    raw = env_str(name)
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+
+
 def env_list(name: str, default: tuple[str, ...] = ()) -> list[str]:
     """Return the variable as a comma-separated list, blanks dropped."""
     raw = env_str(name)

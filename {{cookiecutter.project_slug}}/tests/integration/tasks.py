@@ -1,5 +1,6 @@
 """Tasks that only the integration tests' workers load (celery worker --include)."""
 
+import logging
 import os
 import signal
 import time
@@ -47,3 +48,15 @@ def record_run(token: str, seconds: float = 0) -> None:
     time.sleep(seconds)
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {RUNS_TABLE} (token) VALUES (%s)", [token])
+
+
+@shared_task
+def fail(message: str) -> None:
+    """Raise an error nothing handles, as a bug in a task would."""
+    raise RuntimeError(message)
+
+
+@shared_task
+def log_line(text: str) -> None:
+    """Log one INFO line through an ordinary logger."""
+    logging.getLogger(__name__).info(text)

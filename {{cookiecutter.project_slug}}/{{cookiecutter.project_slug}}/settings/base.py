@@ -10,7 +10,15 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 
-from {{ cookiecutter.project_slug }}.env import env_bool, env_email, env_int, env_list, env_str
+from {{ cookiecutter.project_slug }}.env import (
+    env_bool,
+    env_choice,
+    env_email,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -111,14 +119,25 @@ DEFAULT_FROM_EMAIL = env_str(
 WEBHOOK_ALLOWED_NETWORKS = env_list("WEBHOOK_ALLOWED_NETWORKS")
 
 # Celery writes through these loggers too: worker_hijack_root_logger is off below.
+# DJANGO_LOG_FORMAT=json writes one JSON object per line for log collectors; a record
+# logged inside a task carries task_id and task_name (infrastructure/observability.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"task": {"()": "infrastructure.observability.TaskContext"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s [%(name)s] %(processName)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(processName)s %(message)s",
+        },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env_choice("DJANGO_LOG_FORMAT", ("plain", "json")),
+            "filters": ["task"],
+        },
     },
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
 }
@@ -228,3 +247,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=30),
     },
 }
+
+# Sentry: unhandled errors of requests and tasks are reported when SENTRY_DSN is set;
+# SENTRY_TRACES_SAMPLE_RATE (0 to 1) also sends that share of requests and tasks as traces.
+if SENTRY_DSN := env_str("SENTRY_DSN"):
+    from infrastructure.observability import send_errors_to_sentry
+
+    send_errors_to_sentry(
+        SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", "production"),
+        traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0),
+    )
