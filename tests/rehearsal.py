@@ -72,9 +72,13 @@ def expand_systemd(text: str, variables: Mapping[str, str]) -> str:
     return re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: variables[m.group(1) or m.group(2)], text)
 
 
-def unit_file(path: Path) -> dict[str, list[str]]:
-    """A systemd unit's [Service] settings: name -> every value given, continuations joined."""
+def unit_file(path: Path, instance: str = "") -> dict[str, list[str]]:
+    """A systemd unit's [Service] settings: name -> every value given, continuations joined.
+
+    Of a template unit (name@.service), the instance's: %i is the instance, %% a percent sign.
+    """
     text = re.sub(r"\\\n\s*", " ", path.read_text())
+    text = re.sub(r"%([i%])", lambda m: instance if m.group(1) == "i" else "%", text)
     settings: dict[str, list[str]] = {}
     section = ""
     for line in text.splitlines():

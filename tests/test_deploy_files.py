@@ -11,6 +11,7 @@ installs, which this machine's network does not allow. Where a schema cannot see
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 from pathlib import Path
@@ -116,7 +117,7 @@ def test_the_compose_file_checks_health_and_starts_in_order(bake, project_python
     python = project_python(project)
     probes = []
 
-    expected = {"postgres", "migrate", "web", "worker", "beat", chosen["broker"]}
+    expected = {"postgres", "migrate", "web", "worker", "worker-slow", "beat", chosen["broker"]}
     if chosen["result_backend"] == "redis":
         expected.add("redis")
     if chosen["use_flower"]:
@@ -131,14 +132,22 @@ def test_the_compose_file_checks_health_and_starts_in_order(bake, project_python
         assert test[0] == "CMD", name
         if "infrastructure.health" in test:
             assert test[1:4] == ["python", "-m", "infrastructure.health"], name
-            probes += test[4:]
+            probes += itertools.takewhile(lambda word: not word.startswith("--"), test[4:])
         for dependency, condition in service.get("depends_on", {}).items():
             wanted = (
                 "service_completed_successfully" if dependency == "migrate" else "service_healthy"
             )
             assert condition == {"condition": wanted}, f"{name} -> {dependency}"
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "worker-slow", "beat"):
         assert "migrate" in services[name]["depends_on"], name
+    # Each queue has workers of its own, the same but for the queue and the node's name.
+    worker, slow = services["worker"], services["worker-slow"]
+    assert worker["command"][4:] == ["--queues=celery", "--loglevel=INFO"]
+    assert slow["command"][4:] == ["--queues=slow", "--hostname=slow@%h", "--loglevel=INFO"]
+    assert slow["healthcheck"]["test"] == [*worker["healthcheck"]["test"], "--node", "slow@%h"]
+    differ = {"command": None, "healthcheck": None}
+    assert {**slow, **differ} == {**worker, **differ}
+    assert {**slow["healthcheck"], "test": None} == {**worker["healthcheck"], "test": None}
     assert [name for name, service in services.items() if "beat" in service.get("command", [])] == [
         "beat"
     ]
@@ -227,6 +236,10 @@ def test_shellcheck_finds_nothing_in_the_template_scripts() -> None:
     run([VENV_BIN / "shellcheck", *scripts], cwd=TEMPLATE_DIR)
 
 
+# The queues of the README's `systemctl enable` line: celery-worker@<queue> each.
+WORKER_QUEUES = ["celery", "slow"]
+
+
 def systemd_analyze() -> str:
     found = shutil.which("systemd-analyze")
     if found is None:
@@ -254,14 +267,17 @@ def test_systemd_analyze_verifies_the_units(bake, project_python, answers, tmp_p
     for command in ("celery", "gunicorn", "python"):
         shutil.copy(project_python(project).parent / command, venv_bin)
 
-    verified = run(
-        [systemd_analyze(), "verify", f"--root={root}", *(unit.name for unit in units)],
-        cwd=project,
-    )
+    # A template unit is verified as the instances the README enables.
+    names = [
+        name.replace("@.", f"@{instance}.") if "@." in name else name
+        for name in (unit.name for unit in units)
+        for instance in (WORKER_QUEUES if "@." in name else [""])
+    ]
+    verified = run([systemd_analyze(), "verify", f"--root={root}", *names], cwd=project)
 
     assert verified.stdout + verified.stderr == ""
     assert [unit.name for unit in units] == sorted(
-        ["celery-beat.service", "celery-worker.service", "migrate.service", "web.service"]
+        ["celery-beat.service", "celery-worker@.service", "migrate.service", "web.service"]
         + (["celery-flower.service"] if resolved(answers)["use_flower"] else [])
     )
 
@@ -269,7 +285,7 @@ def test_systemd_analyze_verifies_the_units(bake, project_python, answers, tmp_p
 @every(ALL_VARIANTS)
 def test_the_worker_unit_lets_a_running_task_finish(bake, project_python, answers) -> None:
     project = bake(**answers)
-    worker = (project / "deploy" / "systemd" / "celery-worker.service").read_text()
+    worker = (project / "deploy" / "systemd" / "celery-worker@.service").read_text()
 
     settings = dict(re.findall(r"^(\w+)=(.*)$", worker, re.MULTILINE))
     assert settings["KillSignal"] == "SIGTERM"

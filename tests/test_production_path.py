@@ -46,6 +46,9 @@ SECRETS = {
     # What compose's rabbitmq service is configured with; the shared RabbitMQ here keeps
     # its default, which no task of the rehearsal comes near.
     "RABBITMQ_CONSUMER_TIMEOUT": "3900000",
+    # Error reports on, as a user who sets it: every process starts with Sentry's client
+    # (nothing listens there; no error is expected to be sent).
+    "SENTRY_DSN": "http://public@127.0.0.1:9/1",
 }
 
 
@@ -118,6 +121,16 @@ def results_are_readable(
     worker.wait_for_log(rf"Task base\.tasks\.add\[{task_id}\] succeeded")
     if resolved(answers)["result_backend"] != "none":
         assert celery("result", task_id) == "5"
+
+
+def slow_work_reaches_its_own_workers(
+    slow: rehearsal.Process, worker: rehearsal.Process, slug: str = SLUG
+) -> None:
+    """`celery call` of the example routed to the slow queue runs on that queue's worker."""
+    command = ["celery", "-A", slug, "call", "base.tasks.long_running_job", "--args", "[1, 0]"]
+    task_id = rehearsal.run_to_end(command, slow.env, slow.cwd).stdout.strip()
+    slow.wait_for_log(rf"Task base\.tasks\.long_running_job\[{task_id}\] succeeded")
+    assert task_id not in worker.output()
 
 
 def make_an_entry_due(
@@ -216,6 +229,7 @@ def test_compose_stack_runs_as_declared(bake, project_python, tmp_path, stack, a
         site_is_production(web_port, f"127.0.0.1:{web_port}", {})
         sent_by_web(processes["worker"], processes["web"], web_port)
         results_are_readable(processes["worker"], answers)
+        slow_work_reaches_its_own_workers(processes["worker-slow"], processes["worker"])
         processes["worker"].wait_for_log(r"Heartbeat from beat")
         rehearsal.run_to_end(
             ["python", "manage.py", "sendtestemail", "someone@example.com"],
@@ -288,10 +302,17 @@ def test_systemd_units_run_as_declared(bake, project_python, tmp_path, stack, an
         assert unit["EnvironmentFile"] == [f"/etc/{slug}/environment"]
         return env | environment | {"TMPDIR": str(private_tmp)}
 
-    units = {
-        path.stem: rehearsal.unit_file(path)
-        for path in sorted((project / "deploy" / "systemd").glob("*.service"))
-    }
+    # The units the README enables; a template unit (name@.service) as its instances there.
+    enabled = re.search(r"systemctl enable --now (.*)", (project / "README.md").read_text())
+    assert enabled, "no `systemctl enable --now` line in the README"
+    units = {}
+    for path in sorted((project / "deploy" / "systemd").glob("*.service")):
+        if path.stem.endswith("@"):
+            for name in enabled.group(1).split():
+                if name.startswith(path.stem):
+                    units[name] = rehearsal.unit_file(path, instance=name.removeprefix(path.stem))
+        else:
+            units[path.stem] = rehearsal.unit_file(path)
 
     def command(unit: dict[str, list[str]], line: str, env: dict[str, str]) -> list[str]:
         return shlex.split(paths(rehearsal.expand_systemd(line, env)))
@@ -333,7 +354,8 @@ def test_systemd_units_run_as_declared(bake, project_python, tmp_path, stack, an
         health = ["python", "-m", "infrastructure.health"]
         probes = {
             "web": [*health, "web-alive"],
-            "celery-worker": [*health, "worker-alive", "worker-ready"],
+            "celery-worker@celery": [*health, "worker-alive", "worker-ready"],
+            "celery-worker@slow": [*health, "worker-alive", "worker-ready", "--node", "slow@%h"],
             "celery-beat": [*health, "beat-alive"],
             "celery-flower": [*health, "flower-alive"],
         }
@@ -343,9 +365,12 @@ def test_systemd_units_run_as_declared(bake, project_python, tmp_path, stack, an
             rehearsal.wait_until_healthy(check, processes[name].seen_from(shell))
 
         site_is_production(web_port, "www.example.com", {"X-Forwarded-Proto": "https"})
-        worker = processes["celery-worker"]
+        worker = processes["celery-worker@celery"]
         sent_by_web(worker, processes["web"], web_port, host="www.example.com")
         results_are_readable(worker.seen_from(shell), answers, slug)
+        slow_work_reaches_its_own_workers(
+            processes["celery-worker@slow"].seen_from(shell), worker, slug
+        )
         worker.wait_for_log(r"Heartbeat from beat")
 
         for name, check in probes.items():

@@ -169,8 +169,8 @@ def start_worker(start_celery) -> Callable[..., CeleryProcess]:
 
 @pytest.fixture(scope="session")
 def worker(start_worker) -> CeleryProcess:
-    """The worker most tests share, on the default queue."""
-    return start_worker("integration")
+    """The worker most tests share, on both queues, as the README's development worker."""
+    return start_worker("integration", queue="celery,slow")
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from celery import chain, group
+from celery.signals import before_task_publish
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
@@ -133,3 +134,21 @@ def test_a_pickled_message_is_refused(worker, outcome) -> None:
     worker.wait_for_log(r"Refusing to deserialize untrusted content of type pickle")
     assert outcome(add.delay(2, 3)) == "SUCCESS: 5"  # Later messages still run...
     assert f"[{refused.id}] succeeded" not in worker.log()  # ...the pickled one never did.
+
+
+def test_slow_work_is_sent_to_the_slow_queue(outcome) -> None:
+    queues = []
+
+    def note_queue(routing_key: str, **kwargs) -> None:
+        queues.append(routing_key)
+
+    before_task_publish.connect(note_queue)
+    try:
+        slow = long_running_job.delay(1, 0)
+        quick = add.delay(1, 1)
+    finally:
+        before_task_publish.disconnect(note_queue)
+
+    assert queues == ["slow", "celery"]
+    assert outcome(slow) == "SUCCESS: {'done': 1, 'total': 1}"
+    assert outcome(quick) == "SUCCESS: 2"

@@ -192,6 +192,11 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int(
     "CELERY_TASK_SOFT_TIME_LIMIT", CELERY_TASK_TIME_LIMIT * 9 // 10
 )
+# Slow work has a queue of its own, with its own workers (compose's worker-slow, systemd's
+# celery-worker@slow), so a backlog of it never holds back the quick tasks on the default
+# queue, "celery". Route a task there by its name. A worker started without --queues
+# takes the default queue only: in development, give it --queues=celery,slow.
+CELERY_TASK_ROUTES = {"base.tasks.long_running_job": {"queue": "slow"}}
 # A stopping worker (SIGTERM) lets its running tasks finish for this long, then hands
 # the rest back to the broker for another worker (infrastructure/receivers.py). By
 # default every task can finish; lower it for quicker deploys. The grace periods of
