@@ -263,3 +263,14 @@ def test_development_prints_email_to_the_console() -> None:
     )
 
     assert completed.stdout == "django.core.mail.backends.console.EmailBackend\n", completed.stderr
+
+
+def test_postgresql_is_asked_to_end_the_queries_of_a_client_gone(monkeypatch) -> None:
+    from {{ cookiecutter.project_slug }}.settings.base import database
+
+    url = "postgres://app@localhost/app"
+    assert database(url)["OPTIONS"] == {"options": "-c client_connection_check_interval=5s"}
+    monkeypatch.setenv("DJANGO_DB_CLIENT_CHECK_INTERVAL", "0")  # Behind PgBouncer.
+    assert "options" not in database(url).get("OPTIONS", {})
+    monkeypatch.delenv("DJANGO_DB_CLIENT_CHECK_INTERVAL")
+    assert "options" not in database("sqlite:////tmp/db.sqlite3").get("OPTIONS", {})
