@@ -4,6 +4,7 @@ Celery once reverted reusing connections (celery/celery#9824): a query interrupt
 time limit can leave a connection that looks usable and is not. Each test breaks the
 connection of a real worker in one such way, then sends BATCH tasks that use the
 database: every one must succeed, and PostgreSQL must not go on running the broken query.
+The worker reaches PostgreSQL through a proxy, which cuts its connections as a restart does.
 """
 
 import json
@@ -24,18 +25,24 @@ QUERY_ABANDONED_WITHIN = 5 + 5
 
 
 @pytest.fixture(scope="module")
-def connections_worker(start_worker) -> CeleryProcess:
+def proxy(django_db_setup) -> OutageProxy:
+    """The worker's way to PostgreSQL, which can cut its connections as a restart does."""
+    url = urllib.parse.urlsplit(database_url_of_test_database())
+    return OutageProxy((url.hostname, url.port or 5432))
+
+
+@pytest.fixture(scope="module")
+def connections_worker(start_worker, proxy) -> CeleryProcess:
     """A worker of its own (one pool process): these tests kill and count its processes."""
-    worker = start_worker("connections", queue=QUEUE)
+    through_proxy = with_address(database_url_of_test_database(), "127.0.0.1", proxy.port)
+    worker = start_worker("connections", queue=QUEUE, DATABASE_URL=through_proxy)
     yield worker
     worker.stop()
 
 
-def run_batch(
-    outcome: Callable[..., str], worker: CeleryProcess, queue: str = QUEUE
-) -> list[tuple[int, int]]:
+def run_batch(outcome: Callable[..., str], worker: CeleryProcess) -> list[tuple[int, int]]:
     """Send BATCH database tasks; assert that all succeed; return (process, session) of each."""
-    results = [process_and_database_session.apply_async(queue=queue) for _ in range(BATCH)]
+    results = [process_and_database_session.apply_async(queue=QUEUE) for _ in range(BATCH)]
     outcomes = [outcome(result, worker) for result in results]
     succeeded = [
         tuple(json.loads(value.removeprefix("SUCCESS: ")))
@@ -52,9 +59,9 @@ def run_batch(
     return succeeded
 
 
-def one_task(outcome: Callable[..., str], worker: CeleryProcess, queue: str = QUEUE) -> list[int]:
+def one_task(outcome: Callable[..., str], worker: CeleryProcess) -> list[int]:
     """(process, session) of one database task."""
-    value = outcome(process_and_database_session.apply_async(queue=queue), worker)
+    value = outcome(process_and_database_session.apply_async(queue=QUEUE), worker)
     return json.loads(value.removeprefix("SUCCESS: "))
 
 
@@ -122,19 +129,14 @@ def test_a_session_the_database_terminated_between_tasks_is_replaced(
     assert {task_process for task_process, _ in batch} == {process}
 
 
-def test_after_a_database_restart_the_worker_reconnects_by_itself(start_worker, outcome) -> None:
-    url = urllib.parse.urlsplit(database_url_of_test_database())
-    proxy = OutageProxy((url.hostname, url.port or 5432))
-    through_proxy = with_address(url.geturl(), "127.0.0.1", proxy.port)
-    worker = start_worker("database-outage", queue="database-outage", DATABASE_URL=through_proxy)
-    try:
-        process, session = one_task(outcome, worker, queue="database-outage")
+def test_after_a_database_restart_the_worker_reconnects_by_itself(
+    connections_worker, proxy, outcome
+) -> None:
+    process, session = one_task(outcome, connections_worker)
 
-        # As a restart looks to the worker: its connection cut, new ones refused a while.
-        proxy.outage(seconds=2)
-        batch = run_batch(outcome, worker, queue="database-outage")
-    finally:
-        worker.stop()
+    # As a restart looks to the worker: its connection cut, new ones refused a while.
+    proxy.outage(seconds=1)
+    batch = run_batch(outcome, connections_worker)
 
     assert batch[0][1] != session
     assert {task_process for task_process, _ in batch} == {process}
