@@ -1,7 +1,9 @@
 """The class every task of the project is made from (celery.py names it)."""
 
+import contextlib
 from datetime import datetime
 
+import psycopg
 from celery.contrib.django.task import DjangoTask
 from celery.utils.time import maybe_make_aware
 from django.conf import settings
@@ -79,6 +81,8 @@ def abandon_interrupted_queries() -> None:
             continue
         if driver.info.transaction_status == TransactionStatus.ACTIVE:
             # Rare (an interrupted query): the connection the cancel request opens
-            # costs nothing per task.
-            driver.cancel_safe(timeout=5)
+            # costs nothing per task. A cancel that fails must not hide the task's own
+            # exception; closing is enough then (settings: client check interval).
+            with contextlib.suppress(psycopg.Error):
+                driver.cancel_safe(timeout=5)
             connection.close()
