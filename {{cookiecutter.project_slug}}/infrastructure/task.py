@@ -1,15 +1,19 @@
 """The class every task of the project is made from (celery.py names it)."""
 
+import contextlib
 from datetime import datetime
 
+import psycopg
 from celery.contrib.django.task import DjangoTask
 from celery.utils.time import maybe_make_aware
 from django.conf import settings
+from django.db import connections
+from psycopg.pq import TransactionStatus
 
 
 class Task(DjangoTask):
     """Django's task class (delay_on_commit, ...) with a retry delay chosen for this project,
-    and no countdown the broker cannot keep.
+    no countdown the broker cannot keep, and no query left running when a task fails.
 
     A task whose pool process died (out of memory, a crash) is sent again as retry() would
     send it (CELERY_TASK_RETRY_ON_WORKER_LOST), after default_retry_delay: Celery's 3
@@ -20,6 +24,17 @@ class Task(DjangoTask):
     """
 
     default_retry_delay = 10
+
+    def __call__(self, *args, **kwargs):
+        """Run the task; if it raised in the middle of a query, abandon that query first.
+
+        This runs before Celery stores the failure, which may need the database too.
+        """
+        try:
+            return super().__call__(*args, **kwargs)
+        except BaseException:
+            abandon_interrupted_queries()
+            raise
 
     def apply_async(self, *args, **options):
         """Refuse a countdown or eta further ahead than BROKER_LONGEST_COUNTDOWN (settings).
@@ -49,3 +64,25 @@ class Task(DjangoTask):
         if isinstance(eta, str):
             eta = datetime.fromisoformat(eta)
         return (maybe_make_aware(eta) - self.app.now()).total_seconds()
+
+
+def abandon_interrupted_queries() -> None:
+    """Cancel the query of each connection an exception interrupted, and close the connection.
+
+    The soft time limit raises SoftTimeLimitExceeded wherever the task is, also while
+    psycopg waits for a query's result. That connection then refuses every command
+    ("can't change 'autocommit' now"), so the failure stored would be that error and not
+    the time limit, and PostgreSQL would run the query to its end, holding its locks.
+    The next task would replace the connection (its health check), but only then.
+    """
+    for connection in connections.all(initialized_only=True):
+        driver = connection.connection
+        if driver is None or connection.vendor != "postgresql":
+            continue
+        if driver.info.transaction_status == TransactionStatus.ACTIVE:
+            # Rare (an interrupted query): the connection the cancel request opens
+            # costs nothing per task. A cancel that fails must not hide the task's own
+            # exception; closing is enough then (settings: client check interval).
+            with contextlib.suppress(psycopg.Error):
+                driver.cancel_safe(timeout=5)
+            connection.close()

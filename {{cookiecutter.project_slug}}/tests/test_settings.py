@@ -289,3 +289,14 @@ def test_an_unknown_log_format_stops_django_in_one_line() -> None:
         "django.core.exceptions.ImproperlyConfigured: "
         "DJANGO_LOG_FORMAT must be one of plain, json, got 'xml'"
     )
+
+
+def test_postgresql_is_asked_to_end_the_queries_of_a_client_gone(monkeypatch) -> None:
+    from {{ cookiecutter.project_slug }}.settings.base import database
+
+    url = "postgres://app@localhost/app"
+    assert database(url)["OPTIONS"] == {"options": "-c client_connection_check_interval=5s"}
+    monkeypatch.setenv("DJANGO_DB_CLIENT_CHECK_INTERVAL", "0")  # Behind PgBouncer.
+    assert "options" not in database(url).get("OPTIONS", {})
+    monkeypatch.delenv("DJANGO_DB_CLIENT_CHECK_INTERVAL")
+    assert "options" not in database("sqlite:////tmp/db.sqlite3").get("OPTIONS", {})

@@ -60,3 +60,24 @@ def fail(message: str) -> None:
 def log_line(text: str) -> None:
     """Log one INFO line through an ordinary logger."""
     logging.getLogger(__name__).info(text)
+
+
+@shared_task
+def process_and_database_session() -> list[int]:
+    """The ids of the pool process that ran this task and of its PostgreSQL session."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return [os.getpid(), cursor.fetchone()[0]]
+
+
+@shared_task
+def sleep_in_database(seconds: float, deaf_to_soft_time_limit: bool = False) -> None:
+    """Wait inside a query, where a time limit interrupts it (the comment finds it).
+
+    Deaf to the soft time limit, the task stands for one stuck where no signal handler
+    runs (in C code, in a cleanup that hangs): only the hard time limit ends it.
+    """
+    if deaf_to_soft_time_limit:
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_sleep(%s) -- sleep_in_database", [seconds])

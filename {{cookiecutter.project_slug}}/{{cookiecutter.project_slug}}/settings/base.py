@@ -79,9 +79,18 @@ TEMPLATES = [
 def database(url: str) -> dict:
     """Django's DATABASES entry for a database URL such as postgres://user@host/name."""
     # Persistent connections with a health check: cheap reuse, no stale sockets.
-    return dj_database_url.parse(
+    entry = dj_database_url.parse(
         url, conn_max_age=env_int("DJANGO_CONN_MAX_AGE", 60), conn_health_checks=True
     )
+    # PostgreSQL runs a query to its end even when the process that sent it is gone (a
+    # worker killed by its hard time limit), holding its locks all the while. With this
+    # it checks every few seconds, during a query, that the client is still there.
+    # 0 leaves it out: PgBouncer refuses unknown options, PostgreSQL < 14 lacks it.
+    interval = env_int("DJANGO_DB_CLIENT_CHECK_INTERVAL", 5)
+    if interval and entry["ENGINE"] == "django.db.backends.postgresql":
+        options = entry.setdefault("OPTIONS", {})
+        options["options"] = f"-c client_connection_check_interval={interval}s"
+    return entry
 
 
 DATABASES = {"default": database(env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))}
