@@ -20,7 +20,7 @@ TESTS_THAT_START_BEAT = ["tests/integration/test_beat.py", "tests/integration/te
 
 # Tests of what beat or the database does whatever the broker and result backend: they
 # run in the first combination of each scheduler only, to keep CI under 15 minutes.
-ONCE_PER_SCHEDULER: list[str] = []
+ONCE_PER_SCHEDULER: list[str] = ["tests/integration/test_beat_leader.py"]
 
 
 def test_paths(answers: dict[str, str]) -> list[str]:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from celery.beat import PersistentScheduler
 
+from .beat_leader import LeaderScheduler
+
 logger = logging.getLogger(__name__)
 
 # sysexits.h's EX_CONFIG: restarting cannot help, and a supervisor can be told so
@@ -24,8 +26,12 @@ logger = logging.getLogger(__name__)
 EXIT_CONFIGURATION_ERROR = 78
 
 
-class CheckedPersistentScheduler(PersistentScheduler):
-    """Celery's PersistentScheduler, exiting with one clear line on an unusable file."""
+class CheckedPersistentScheduler(LeaderScheduler, PersistentScheduler):
+    """Celery's PersistentScheduler, exiting with one clear line on an unusable file.
+
+    It opens the file once its beat leads (beat_leader.py): beats that share the file (a
+    volume that `docker compose up --scale beat=2` gives both) never write it together.
+    """
 
     def setup_schedule(self) -> None:
         path = Path(self.schedule_filename)
