@@ -71,13 +71,13 @@ def test_a_second_beat_waits_and_takes_over_sending_every_entry_once(
 ) -> None:
     period = 2.0
     queue = counted_queue(f"beat-leader-{os.getpid()}")
-    first = start_beat(start_celery, "first-beat", tmp_path, queue, period)
+    first = start_beat(start_celery, "leader-a", tmp_path, queue, period)
     first.wait_for_log(r"leads: it holds the leader lock")
-    second = start_beat(start_celery, "second-beat", tmp_path, queue, period)
+    second = start_beat(start_celery, "leader-b", tmp_path, queue, period)
     second.wait_for_log(r"is a standby")
     liveness = {"CELERY_LIVENESS_DIR": str(tmp_path)}
-    standby_probe = probe("beat-alive", "--node", "second-beat@%h", **liveness)
-    leader_probe = probe("beat-alive", "--node", "first-beat@%h", **liveness)
+    standby_probe = probe("beat-alive", "--node", "leader-b@%h", **liveness)
+    leader_probe = probe("beat-alive", "--node", "leader-a@%h", **liveness)
     time.sleep(14)  # About 7 periods with two beats running.
 
     first.kill()  # SIGKILL: its session ends with its socket, and the lock with it.
