@@ -106,6 +106,8 @@ class LeaderLock:
 
     def held(self) -> bool:
         """This session still holds the lock: PostgreSQL answers, and lists it."""
+        if self.connection is None:
+            return False
         try:
             row = self.connection.execute(
                 "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory'"
