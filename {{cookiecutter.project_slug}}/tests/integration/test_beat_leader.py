@@ -78,12 +78,12 @@ def test_a_second_beat_waits_and_takes_over_sending_every_entry_once(
     liveness = {"CELERY_LIVENESS_DIR": str(tmp_path)}
     standby_probe = probe("beat-alive", "--node", "leader-b@%h", **liveness)
     leader_probe = probe("beat-alive", "--node", "leader-a@%h", **liveness)
-    time.sleep(14)  # About 7 periods with two beats running.
+    time.sleep(10)  # About 5 periods with two beats running.
 
     first.kill()  # SIGKILL: its session ends with its socket, and the lock with it.
     killed = time.time()
     second.wait_for_log(r"took over as leader")
-    time.sleep(8)
+    time.sleep(6)
     second.stop()
 
     before = send_times(first)
@@ -108,14 +108,14 @@ def test_a_second_beat_waits_and_takes_over_sending_every_entry_once(
     assert standby_probe.returncode == 0, standby_probe.stderr
     assert leader_probe.returncode == 0, leader_probe.stderr
     assert len(re.findall("is a standby", second.log())) == 1  # One line, not one per poll.
-    assert len(before) >= 5 and before[-1] < killed
+    assert len(before) >= 4 and before[-1] < killed
     assert "Sending due task" not in second.log().split("took over as leader")[0]
     assert messages_in(queue) == len(sends)
     assert duplicated == 0
     assert missed == 0
     # The standby asks every POLL seconds, then sends the entry that fell due meanwhile.
     assert takeover < POLL + period + 2
-    assert len(after) >= 3
+    assert len(after) >= 2
 
 
 def test_a_restarted_beat_does_not_send_again_what_it_sent_before_it_was_killed(
