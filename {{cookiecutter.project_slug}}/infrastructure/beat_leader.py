@@ -20,8 +20,12 @@ connection of its own (not Django's, which close_old_connections may close at an
   may lead by now; its supervisor restarts it as a standby.
 
 Beat checks the lock and then sends, so the two are not one step: a beat whose session
-ends in between sends once more. The lock needs a session of its own, so DATABASE_URL
-must not go through a pooler in transaction mode (PgBouncer's default).
+ends in between sends once more. A leader that is frozen rather than gone (SIGSTOP, a
+stuck call) keeps its session and the lock; it stops answering beat-alive after 60 s,
+and the restart that probe brings hands the lock over.
+
+The lock needs a session of its own, so DATABASE_URL must not go through a pooler in
+transaction mode (PgBouncer's default).
 
 On SQLite (development: prod.py refuses it) there is no other host to guard against, and
 no lock: beat leads at once.
