@@ -22,6 +22,7 @@ TESTS_THAT_START_BEAT = ["tests/integration/test_beat.py", "tests/integration/te
 # of each of that option's values (None: with none, so in the first combination only),
 # to keep CI under 15 minutes.
 ONCE_PER: dict[str, str | None] = {
+    "tests/integration/test_beat_leader.py": "scheduler",
     "tests/integration/test_connection_policy.py": None,
     "tests/integration/test_observability.py": None,
     "tests/integration/test_worker_stops.py": "broker",

@@ -29,6 +29,7 @@ from django_celery_beat.models import PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler, ModelEntry
 from kombu.utils.json import dumps
 
+from .beat_leader import LeaderScheduler
 from .models import PeriodicTaskFromSettings
 
 logger = logging.getLogger(__name__)
@@ -211,8 +212,8 @@ def periodic_task_fields(entry: Mapping[str, object]) -> dict[str, object]:
     }
 
 
-class ReconcilingDatabaseScheduler(DatabaseScheduler):
-    """django-celery-beat's DatabaseScheduler, reconciling the database when beat starts."""
+class ReconcilingDatabaseScheduler(LeaderScheduler, DatabaseScheduler):
+    """django-celery-beat's DatabaseScheduler, reconciling the database once beat leads."""
 
     def setup_schedule(self) -> None:
         logger.info("%s", reconcile(self.app.conf.beat_schedule, removed_entries_setting()))

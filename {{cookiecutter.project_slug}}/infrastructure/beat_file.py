@@ -14,8 +14,11 @@ import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NoReturn
 
 from celery.beat import PersistentScheduler
+
+from .beat_leader import LeaderScheduler
 
 logger = logging.getLogger(__name__)
 
@@ -24,23 +27,35 @@ logger = logging.getLogger(__name__)
 EXIT_CONFIGURATION_ERROR = 78
 
 
-class CheckedPersistentScheduler(PersistentScheduler):
-    """Celery's PersistentScheduler, exiting with one clear line on an unusable file."""
+class CheckedPersistentScheduler(LeaderScheduler, PersistentScheduler):
+    """Celery's PersistentScheduler, exiting with one clear line on an unusable file.
+
+    It opens the file once its beat leads (beat_leader.py): beats that share the file (a
+    volume that `docker compose up --scale beat=2` gives both) never write it together.
+    """
+
+    def lead(self, node: str) -> None:
+        # Before waiting: a standby could never take over with this file.
+        if problem := schedule_file_problem(Path(self.schedule_filename), self.known_suffixes):
+            self.refuse(problem)
+        super().lead(node)
 
     def setup_schedule(self) -> None:
-        path = Path(self.schedule_filename)
-        problem = schedule_file_problem(path, self.known_suffixes)
+        problem = schedule_file_problem(Path(self.schedule_filename), self.known_suffixes)
         if problem is None:
             try:
                 super().setup_schedule()
                 return
             except dbm.error as error:  # A tuple: dbm's own errors and OSError.
                 problem = str(error)
+        self.refuse(problem)
+
+    def refuse(self, problem: str) -> NoReturn:
         logger.critical(
             "Beat cannot keep its schedule in CELERY_BEAT_SCHEDULE_FILENAME=%s: %s. Set it to a "
-            "path in a directory this beat can write and no other beat uses; deleting the old "
-            "file is safe (it only holds last-run times).",
-            path,
+            "path in a directory this beat can write; deleting the old file is safe (it only "
+            "holds last-run times).",
+            self.schedule_filename,
             problem,
         )
         raise SystemExit(EXIT_CONFIGURATION_ERROR)

@@ -5,7 +5,7 @@
     web-alive       the web server answers /health/
     worker-alive    the worker runs: its liveness file is fresh (needs no broker)
     worker-ready    the worker answers a ping through the broker
-    beat-alive      beat answers a ping through the broker
+    beat-alive      beat answers a ping through the broker, or waits as a standby
 {%- if cookiecutter.use_flower %}
     flower-alive    Flower answers /healthcheck
 {%- endif %}
@@ -28,7 +28,7 @@ from django.http import HttpRequest, HttpResponse
 
 from {{ cookiecutter.project_slug }}.celery import app
 
-from .liveness import liveness_file
+from .liveness import liveness_file, standby_file
 
 HEALTH_PATH = "/health/"
 
@@ -95,12 +95,20 @@ def worker_ready(options: argparse.Namespace) -> str | None:
 
 
 def beat_alive(options: argparse.Namespace) -> str | None:
-    """Beat answers a ping (CELERY_BEAT_ENABLE_REMOTE_CONTROL).
+    """Beat answers a ping (CELERY_BEAT_ENABLE_REMOTE_CONTROL), or is a standby.
 
     Celery stops answering for beat once its scheduler has not ticked for twice its
-    longest sleep (at least 60 s), so a stuck beat fails this probe too.
+    longest sleep (at least 60 s), so a stuck beat fails this probe too. A standby beat
+    (beat_leader.py) does not answer pings until it leads: it passes while its standby
+    file is younger than --max-age, so it is not restarted for waiting.
     """
-    return ping(beat_nodename(options.node), options)
+    node = beat_nodename(options.node)
+    try:
+        if time.time() - standby_file(node).stat().st_mtime <= options.max_age:
+            return None
+    except FileNotFoundError:
+        pass  # Not a standby: the leader, or no beat.
+    return ping(node, options)
 
 
 def ping(node: str, options: argparse.Namespace) -> str | None:
@@ -132,7 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("probes", nargs="+", choices=PROBES, metavar="PROBE")
     parser.add_argument("--node", help="the worker's or beat's --hostname (default: its default)")
     parser.add_argument(
-        "--max-age", type=float, default=30.0, help="worker-alive's limit, in seconds (30)"
+        "--max-age",
+        type=float,
+        default=30.0,
+        help="worker-alive's and a standby beat's limit, in seconds (30)",
     )
     parser.add_argument("--timeout", type=float, default=5.0, help="per probe, in seconds (5)")
     options = parser.parse_args(argv)

@@ -1,7 +1,8 @@
 """The worker's liveness file: a thread of the worker keeps it fresh, a probe reads its age.
 
 `python -m infrastructure.health worker-alive` passes while the file is
-younger than its limit. The file is named after the worker's node name (celery@host), so
+younger than its limit; beat-alive accepts a standby beat's file likewise
+(infrastructure/beat_leader.py). The file is named after the worker's node name (celery@host), so
 several workers on one machine each have their own, in a directory named after the
 project, so another project's worker of the same name never answers for this one's.
 """
@@ -42,6 +43,11 @@ def liveness_directory() -> Path:
 def liveness_file(nodename: str) -> Path:
     """The liveness file of the worker named `nodename`."""
     return liveness_directory() / f"{nodename}.alive"
+
+
+def standby_file(nodename: str) -> Path:
+    """The file a standby beat named `nodename` keeps fresh while it waits to lead."""
+    return liveness_directory() / f"{nodename}.standby"
 
 
 class LivenessFile(bootsteps.StartStopStep):

@@ -15,7 +15,7 @@ from celery.signals import (
 )
 
 from infrastructure import receivers
-from infrastructure.beat_guard import refuse_a_second_beat
+from infrastructure.beat_leader import wait_to_lead
 from infrastructure.flower_auth import refuse_flower_without_basic_auth
 from infrastructure.liveness import LivenessFile
 
@@ -39,8 +39,8 @@ refuse_flower_without_basic_auth()
 # Workers keep a file fresh for the liveness probe, worker-alive.
 app.steps["worker"].add(LivenessFile)
 
-# A second beat of the same name would send every entry twice: it stops.
-beat_init.connect(refuse_a_second_beat)
+# One beat sends the schedule; a second waits as a standby until the first stops.
+beat_init.connect(wait_to_lead)
 
 # Honour --logfile (celery multi, systemd), which Celery alone ignores under Django's LOGGING.
 after_setup_logger.connect(receivers.also_log_to_logfile)

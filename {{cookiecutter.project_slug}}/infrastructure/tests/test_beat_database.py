@@ -4,7 +4,6 @@ import importlib
 from datetime import timedelta
 
 import pytest
-from celery.utils.imports import symbol_by_name
 from django.conf import settings
 from django.contrib.auth.models import Permission, User
 from django.core.exceptions import ImproperlyConfigured
@@ -15,7 +14,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from infrastructure.beat_database import FROM_SETTINGS, REMOVED, REMOVED_WHILE_DISABLED, reconcile
 from infrastructure.models import PeriodicTaskFromSettings
-from {{ cookiecutter.project_slug }}.celery import app
+from infrastructure.tests.beat import started_scheduler
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +53,7 @@ BEAT_COMMITS = pytest.mark.django_db(transaction=True)
 
 @BEAT_COMMITS
 def test_beat_starts_by_writing_every_settings_entry() -> None:
-    symbol_by_name(settings.CELERY_BEAT_SCHEDULER)(app=app)  # What `celery beat` builds.
+    started_scheduler()
 
     rows = {task.name: task for task in PeriodicTask.objects.all()}
     for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
@@ -219,7 +218,7 @@ def test_beat_starts_in_a_project_without_the_setting_and_disables_removed_entri
     reconcile({**settings.CELERY_BEAT_SCHEDULE, "retired": SCHEDULE["report"]}, "disable")
     del settings.BEAT_REMOVED_ENTRIES
 
-    symbol_by_name(settings.CELERY_BEAT_SCHEDULER)(app=app)  # What `celery beat` builds.
+    started_scheduler()
 
     assert (row("retired").enabled, row("retired").description) == (False, REMOVED)
     assert state("retired") == "removed"

@@ -1,4 +1,4 @@
-"""The web health endpoint and the worker-alive probe, which need no broker."""
+"""The web health endpoint, and the worker-alive and standby beat probes, which need no broker."""
 
 import os
 import socket
@@ -8,7 +8,7 @@ import urllib.parse
 from pathlib import Path
 
 from infrastructure import liveness
-from infrastructure.liveness import liveness_directory, liveness_file
+from infrastructure.liveness import liveness_directory, liveness_file, standby_file
 from infrastructure.tests.probe import probe
 
 
@@ -57,6 +57,20 @@ def test_worker_alive_passes_only_while_the_liveness_file_is_fresh(monkeypatch, 
     a_minute_ago = time.time() - 60
     os.utime(path, (a_minute_ago, a_minute_ago))
     assert worker_alive() == 1  # Older than the default limit, 30 s.
+
+
+def test_beat_alive_passes_a_standby_only_while_its_file_is_fresh(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("CELERY_LIVENESS_DIR", str(tmp_path))
+    path = standby_file(f"standby@{socket.gethostname()}")
+
+    def beat_alive() -> int:
+        return probe("beat-alive", "--node", "standby@%h", "--timeout", "1").returncode
+
+    path.touch()  # As a standby does every poll while another beat leads.
+    assert beat_alive() == 0
+    a_minute_ago = time.time() - 60
+    os.utime(path, (a_minute_ago, a_minute_ago))
+    assert beat_alive() == 1  # A stopped or frozen standby: the probe pings, and none answers.
 
 
 def test_worker_alive_ignores_a_file_of_the_same_name_from_another_project(monkeypatch) -> None:

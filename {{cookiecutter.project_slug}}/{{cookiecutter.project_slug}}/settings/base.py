@@ -250,6 +250,13 @@ CELERY_DB_REUSE_MAX = 2**31
 {{- part("result_backend", "settings/base.py/results-transport") }}
 # Beat answers `celery inspect ping`, so its health can be checked like a worker's.
 CELERY_BEAT_ENABLE_REMOTE_CONTROL = True
+# Beat saves each entry's last-run time right after sending it (Celery's default: every
+# 3 minutes), so a beat killed and restarted does not send an entry a second time.
+CELERY_BEAT_SYNC_EVERY = 1
+# Only the beat that holds a PostgreSQL lock sends; any other is a standby that asks for
+# the lock again this often, in seconds, and so takes over this soon after the leader
+# stops (infrastructure/beat_leader.py). Keep it under the beat-alive probe's --max-age.
+BEAT_LEADER_POLL_INTERVAL = env_int("BEAT_LEADER_POLL_INTERVAL", 5)
 {{- part("scheduler", "settings/base.py/beat") }}
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {

@@ -1,5 +1,7 @@
 """Tests (pytest): development settings, with fast password hashing and captured email."""
 
+import os
+
 from .dev import *
 from .dev import CELERY_BEAT_SCHEDULE
 
@@ -17,3 +19,11 @@ CELERY_BEAT_SCHEDULE = {
     # Due every second, so the integration tests see beat and a worker work together.
     "integration-heartbeat": {"task": "base.tasks.heartbeat", "schedule": 1.0},
 }
+# tests/integration/test_beat_leader.py counts one more entry's sends: due every
+# BEAT_LEADER_TEST_PERIOD seconds, to a queue of its own that no worker reads.
+if os.environ.get("BEAT_LEADER_TEST_PERIOD"):
+    CELERY_BEAT_SCHEDULE["leader-test"] = {
+        "task": "base.tasks.heartbeat",
+        "schedule": float(os.environ["BEAT_LEADER_TEST_PERIOD"]),
+        "options": {"queue": os.environ["BEAT_LEADER_TEST_QUEUE"]},
+    }
