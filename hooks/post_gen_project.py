@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Final
 
 # Path, relative to the project ({project_slug} is the answer) -> (field, the answers that keep it).
-KEPT_ONLY_FOR: Final[dict[str, tuple[str, frozenset[object]]]] = {
+# A tuple of fields keeps the path when any of them has one of the answers.
+KEPT_ONLY_FOR: Final[dict[str, tuple[str | tuple[str, ...], frozenset[object]]]] = {
     "infrastructure/results.py": ("result_backend", frozenset({"django-db"})),
     "infrastructure/tests/test_results_django_db.py": ("result_backend", frozenset({"django-db"})),
     "infrastructure/beat_database.py": ("scheduler", frozenset({"database"})),
@@ -46,21 +47,30 @@ KEPT_ONLY_FOR: Final[dict[str, tuple[str, frozenset[object]]]] = {
     "tests/integration/test_beat_database.py": ("scheduler", frozenset({"database"})),
     "tests/integration/test_flower.py": ("use_flower", frozenset({True})),
     "deploy/systemd/celery-flower.service": ("use_flower", frozenset({True})),
-    "Dockerfile": ("use_docker", frozenset({True})),
-    ".dockerignore": ("use_docker", frozenset({True})),
+    # The Kubernetes manifests run the image the Dockerfile builds.
+    "Dockerfile": (("use_docker", "use_kubernetes"), frozenset({True})),
+    ".dockerignore": (("use_docker", "use_kubernetes"), frozenset({True})),
     "compose.yaml": ("use_docker", frozenset({True})),
     ".env.compose.example": ("use_docker", frozenset({True})),
+    "deploy/kubernetes": ("use_kubernetes", frozenset({True})),
     ".github": ("ci", frozenset({"github"})),
     ".gitlab-ci.yml": ("ci", frozenset({"gitlab"})),
 }
+
+
+def kept(path: str, answers: dict[str, object]) -> bool:
+    """Whether the answers keep this row of KEPT_ONLY_FOR."""
+    fields, keeping_answers = KEPT_ONLY_FOR[path]
+    fields = (fields,) if isinstance(fields, str) else fields
+    return any(answers[field] in keeping_answers for field in fields)
 
 
 def unselected_paths(answers: dict[str, object]) -> list[Path]:
     """Return the paths that belong to answers the user did not give."""
     return [
         Path(path.format(project_slug=answers["project_slug"]))
-        for path, (field, keeping_answers) in KEPT_ONLY_FOR.items()
-        if answers[field] not in keeping_answers
+        for path in KEPT_ONLY_FOR
+        if not kept(path, answers)
     ]
 
 

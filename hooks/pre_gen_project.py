@@ -35,7 +35,7 @@ CHOICES: Final[dict[str, tuple[str, ...]]] = {
     "scheduler": ("database", "file"),
     "ci": ("github", "gitlab", "none"),
 }
-BOOLEANS: Final = ("use_flower", "use_docker")
+BOOLEANS: Final = ("use_flower", "use_docker", "use_kubernetes")
 
 # Top-level modules a slug must not shadow: the project's own apps, what `python -m
 # venv` installs, and every importable name of the project's dependency closure on

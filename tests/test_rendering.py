@@ -9,7 +9,14 @@ import sys
 import pytest
 
 from conftest import TEMPLATE_DIR, bake_from, cookiecutter_cli, run, tree
-from tooling.options import COMBINATIONS, KEPT_ONLY_FOR, ONE_AT_A_TIME, label, resolved
+from tooling.options import (
+    COMBINATIONS,
+    KEPT_ONLY_FOR,
+    ONE_AT_A_TIME,
+    POST_GENERATION_HOOK,
+    label,
+    resolved,
+)
 
 ALL_VARIANTS = COMBINATIONS + ONE_AT_A_TIME
 # Jinja's openers, with or without whitespace control ({{- {%- {%+ {#-): every tag left
@@ -50,9 +57,9 @@ def test_only_the_chosen_options_files_are_kept(bake, answers) -> None:
     chosen = resolved(answers)
 
     # The hook's own table: every row's path exists for its answers, and only for them.
-    for row, (field, keeping_answers) in KEPT_ONLY_FOR.items():
+    for row in KEPT_ONLY_FOR:
         path = row.format(project_slug="my_project")
-        assert (project / path).exists() == (chosen[field] in keeping_answers), path
+        assert (project / path).exists() == POST_GENERATION_HOOK.kept(row, chosen), path
 
 
 # Written out apart from the hook's table, for the files the rendered code imports or a
@@ -62,6 +69,7 @@ EVERY_FILE_OPTION_OFF = {
     "scheduler": "file",
     "use_flower": "no",
     "use_docker": "no",
+    "use_kubernetes": "no",
     "ci": "none",
 }
 ONLY_WITH_THE_DEFAULTS = [
@@ -74,6 +82,7 @@ ONLY_WITH_THE_DEFAULTS = [
     "deploy/systemd/celery-flower.service",
     "Dockerfile",
     "compose.yaml",
+    "deploy/kubernetes/kustomization.yaml",
     ".github/workflows/ci.yml",
 ]
 

@@ -11,8 +11,9 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent
 DECLARED: dict[str, object] = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
 
 
-def _post_generation_hook_table() -> dict[str, tuple[str, frozenset[object]]]:
-    """The post-generation hook's table: project path -> (field, the answers that keep it).
+def _post_generation_hook():
+    """The post-generation hook: KEPT_ONLY_FOR, project path -> (field, the answers that keep
+    it), and kept(path, answers).
 
     The hook is a Jinja template, but only a string inside its main() is Jinja, so the
     module imports as it is.
@@ -22,10 +23,11 @@ def _post_generation_hook_table() -> dict[str, tuple[str, frozenset[object]]]:
     assert spec is not None and spec.loader is not None, path
     hook = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(hook)
-    return hook.KEPT_ONLY_FOR
+    return hook
 
 
-KEPT_ONLY_FOR = _post_generation_hook_table()
+POST_GENERATION_HOOK = _post_generation_hook()
+KEPT_ONLY_FOR = POST_GENERATION_HOOK.KEPT_ONLY_FOR
 
 # Broker, result backend and scheduler interact: every combination is baked.
 INTERACTING = ("broker", "result_backend", "scheduler")
