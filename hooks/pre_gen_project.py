@@ -369,6 +369,7 @@ VALIDATORS: Final[dict[str, Callable[[object], str | None]]] = {
     "scheduler": validate_choice("scheduler"),
     "use_flower": validate_boolean("use_flower"),
     "use_docker": validate_boolean("use_docker"),
+    "use_kubernetes": validate_boolean("use_kubernetes"),
     "ci": validate_choice("ci"),
 }
 # .cruft.json records _template_url; _template_ref, no longer declared, can still come

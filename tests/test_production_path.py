@@ -16,6 +16,7 @@ import shlex
 import shutil
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -24,6 +25,7 @@ import pytest
 
 import rehearsal
 from conftest import free_port
+from test_kubernetes import NAME, built, of_kind, pod_specs, settings
 from tooling.options import label, resolved
 from tooling.services import postgres_database, rabbitmq_vhost, redis_database
 
@@ -242,6 +244,110 @@ def test_compose_stack_runs_as_declared(bake, project_python, tmp_path, stack, a
             processes[name].stop()
             stopped = rehearsal.probe(check, processes[name])
             assert stopped.returncode != 0, f"{name}'s health check passes with {name} stopped"
+
+
+def http_probe_passes(url: str) -> bool:
+    """An httpGet probe, as the kubelet counts it: any status from 200 to 399 passes."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return 200 <= response.status < 400
+    except OSError:
+        return False
+
+
+def test_kubernetes_manifests_run_as_declared(bake, project_python, tmp_path, stack) -> None:
+    """The default render's manifests, as kustomize builds them, run here container by container.
+
+    Each container gets the image's ENV, then the built ConfigMap, then the Secret with the
+    keys the README's `kubectl create secret` lists (test values pointing at the test's own
+    services), then its own `env`; /tmp is its own directory, as its emptyDir. The migrate
+    Job runs, then the init containers (which must find nothing left to migrate), then each
+    long-running container with its command or the image's CMD, until each of its probes
+    passes as declared: exec in its environment, httpGet over HTTP. The one render whose
+    manifests have every kind of process; the other variants only change values that
+    tests/test_kubernetes.py checks.
+    """
+    answers: dict[str, str] = {}
+    project = Path(shutil.copytree(bake(**answers), tmp_path / "app"))
+    venv = project_python(project).parent.parent
+    urls = own_services(answers, stack)
+    sink = rehearsal.SmtpSink()
+    stack.callback(sink.close)
+    objects = built(project)
+    image = rehearsal.Dockerfile.read(project / "Dockerfile")
+    paths = rehearsal.Paths({"/app": project, "/venv": venv})
+    logs = tmp_path / "logs"
+    logs.mkdir()
+
+    # The Secrets as the README creates them: its keys, this test's values.
+    section = (project / "README.md").read_text().split("## Running on Kubernetes", 1)[1]
+    secret_keys = re.findall(r"--from-literal=(\w+)=", section.split("\n## ", 1)[0])
+    secret = rehearsal.filled(
+        dict.fromkeys(secret_keys, ""),
+        {
+            **SECRETS,
+            "DATABASE_URL": urls["postgres"],
+            "CELERY_BROKER_URL": urls["redis"],
+            "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
+        },
+    )
+    ports = {"web": free_port(), "flower": free_port()}
+
+    def container_env(pod: str, container: dict) -> dict[str, str]:
+        private_tmp = tmp_path / "pods" / pod / "tmp"
+        private_tmp.mkdir(parents=True, exist_ok=True)
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(private_tmp)}
+        for key, value in image.env.items():
+            env[key] = paths(value.replace("$PATH", env["PATH"]))
+        for source in container["envFrom"]:
+            if "configMapRef" in source:
+                assert source["configMapRef"]["name"] in of_kind(objects, "ConfigMap")
+                env |= settings(objects)
+            else:
+                assert source["secretRef"]["name"] in (NAME, f"{NAME}-flower")
+                env |= secret
+        for variable in container.get("env", []):
+            env[variable["name"]] = paths(variable["value"])
+        # Every pod has its own network address: here, its own port on loopback.
+        port = ports.get(pod.removeprefix(f"{NAME}-"), 0)
+        return env | {"TMPDIR": str(private_tmp), "PORT": str(port), "FLOWER_PORT": str(port)}
+
+    cwd = Path(paths(image.workdir))
+    specs = pod_specs(objects)
+    [job] = of_kind(objects, "Job")
+    [migrate] = specs[job]["containers"]
+    for run in image.runs:  # What building the image runs after copying the code.
+        rehearsal.run_to_end(paths(run), container_env(job, migrate), cwd)
+    rehearsal.run_to_end(migrate["command"], container_env(job, migrate), cwd)
+
+    processes: dict[str, tuple[rehearsal.Process, dict]] = {}
+    with rehearsal.started([]) as running:
+        for pod in of_kind(objects, "Deployment"):
+            for init in specs[pod].get("initContainers", []):
+                rehearsal.run_to_end(init["command"], container_env(pod, init), cwd, timeout=60)
+            [container] = specs[pod]["containers"]
+            command = container.get("command", image.cmd) + container.get("args", [])
+            process = rehearsal.start(pod, command, container_env(pod, container), cwd, logs)
+            processes[pod] = (process, container)
+            running.append(process)
+
+        for pod, (process, container) in processes.items():
+            for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
+                probe = container[kind]
+                if "exec" in probe:
+                    rehearsal.wait_until_healthy(probe["exec"]["command"], process)
+                    continue
+                [port] = [p for p in container["ports"] if p["name"] == probe["httpGet"]["port"]]
+                assert port["containerPort"] == int(image.env["PORT"]), pod
+                url = f"http://127.0.0.1:{process.env['PORT']}{probe['httpGet']['path']}"
+                deadline = time.monotonic() + rehearsal.TIMEOUT
+                while not http_probe_passes(url):
+                    assert process.popen.poll() is None, f"{pod} exited:\n{process.output()}"
+                    assert time.monotonic() < deadline, f"{url} fails:\n{process.output()}"
+                    time.sleep(0.5)
+
+        worker, _ = processes[f"{NAME}-worker"]
+        results_are_readable(worker, answers)
 
 
 def run_directory(slug: str) -> Iterator[Path]:
