@@ -346,6 +346,9 @@ def test_kubernetes_manifests_run_as_declared(bake, project_python, tmp_path, st
                     assert time.monotonic() < deadline, f"{url} fails:\n{process.output()}"
                     time.sleep(0.5)
 
+        # Through the Ingress: the ConfigMap's host name, TLS terminated in front.
+        host = settings(objects)["DJANGO_ALLOWED_HOSTS"].split(",")[0]
+        site_is_production(ports["web"], host, {"X-Forwarded-Proto": "https"})
         worker, _ = processes[f"{NAME}-worker"]
         results_are_readable(worker, answers)
 
