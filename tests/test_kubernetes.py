@@ -336,3 +336,26 @@ def test_without_kubernetes_there_are_no_manifests_and_the_readme_says_nothing(b
     # The manifests run the Dockerfile's image: it stays for Kubernetes without Compose.
     assert (bake(use_docker="no") / "Dockerfile").exists()
     assert not (bake(use_docker="no") / "compose.yaml").exists()
+
+
+@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
+def test_production_settings_accept_the_configmap(bake, project_python, broker) -> None:
+    """The ConfigMap's values, with the Secret's keys, pass production's own checks.
+
+    RabbitMQ's consumer timeout, for one, must exceed the hard time limit, or production
+    refuses to start: the ConfigMap must give both.
+    """
+    project = bake(broker=broker)
+    python = project_python(project)
+    secret = {
+        "DJANGO_SECRET_KEY": "a-kubernetes-test-secret-" + "x" * 40,
+        "DATABASE_URL": "postgres://user:password@postgres.example.com:5432/name",
+        "CELERY_BROKER_URL": f"{'redis' if broker == 'redis' else 'amqp'}://broker.example.com",
+        "EMAIL_URL": "smtp+tls://user:password@smtp.example.com:587",
+    }
+
+    run(
+        [python, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=project,
+        env={"PATH": f"{python.parent}:/usr/bin:/bin", **settings(built(project)), **secret},
+    )
