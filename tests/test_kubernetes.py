@@ -14,6 +14,7 @@ runs the manifests' containers as declared.
 from __future__ import annotations
 
 import ast
+import functools
 import itertools
 import json
 import re
@@ -45,10 +46,17 @@ def every(variants: list[dict[str, str]]) -> pytest.MarkDecorator:
     return pytest.mark.parametrize("answers", variants, ids=map(label, variants))
 
 
+@functools.cache
+def kustomize(project: Path) -> str:
+    return run(["kubectl", "kustomize", project / "deploy" / "kubernetes"], cwd=project).stdout
+
+
 def built(project: Path) -> list[dict]:
-    """The objects `kubectl apply -k deploy/kubernetes` would send, as kustomize builds them."""
-    output = run(["kubectl", "kustomize", project / "deploy" / "kubernetes"], cwd=project).stdout
-    return [document for document in yaml.safe_load_all(output) if document]
+    """The objects `kubectl apply -k deploy/kubernetes` would send, as kustomize builds them.
+
+    Each call parses them anew, so a test may change its copy.
+    """
+    return [document for document in yaml.safe_load_all(kustomize(project)) if document]
 
 
 def of_kind(objects: list[dict], kind: str) -> dict[str, dict]:
