@@ -15,6 +15,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import textwrap
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -258,14 +259,14 @@ def http_probe_passes(url: str) -> bool:
 def test_kubernetes_manifests_run_as_declared(bake, project_python, tmp_path, stack) -> None:
     """The default render's manifests, as kustomize builds them, run here container by container.
 
-    Each container gets the image's ENV, then the built ConfigMap, then the Secret with the
-    keys the README's `kubectl create secret` lists (test values pointing at the test's own
-    services), then its own `env`; /tmp is its own directory, as its emptyDir. The migrate
-    Job runs, then the init containers (which must find nothing left to migrate), then each
-    long-running container with its command or the image's CMD, until each of its probes
-    passes as declared: exec in its environment, httpGet over HTTP. The one render whose
-    manifests have every kind of process; the other variants only change values that
-    tests/test_kubernetes.py checks.
+    Each container gets the image's ENV, then the built ConfigMap, then the Secrets with the
+    names and keys of the README's `kubectl create secret` commands (test values pointing at
+    the test's own services), then its own `env`; /tmp is its own directory, as its
+    emptyDir. The migrate Job runs, then the init containers (which must find nothing left
+    to migrate), then each long-running container with its command or the image's CMD,
+    until each of its probes passes as declared: exec in its environment, httpGet over
+    HTTP. The one render whose manifests have every kind of process; the other variants
+    only change values that tests/test_kubernetes.py checks.
     """
     answers: dict[str, str] = {}
     project = Path(shutil.copytree(bake(**answers), tmp_path / "app"))
@@ -279,18 +280,24 @@ def test_kubernetes_manifests_run_as_declared(bake, project_python, tmp_path, st
     logs = tmp_path / "logs"
     logs.mkdir()
 
-    # The Secrets as the README creates them: its keys, this test's values.
-    section = (project / "README.md").read_text().split("## Running on Kubernetes", 1)[1]
-    secret_keys = re.findall(r"--from-literal=(\w+)=", section.split("\n## ", 1)[0])
-    secret = rehearsal.filled(
-        dict.fromkeys(secret_keys, ""),
-        {
-            **SECRETS,
-            "DATABASE_URL": urls["postgres"],
-            "CELERY_BROKER_URL": urls["redis"],
-            "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
-        },
-    )
+    # The Secrets as the README creates them: its names and keys, this test's values.
+    values = {
+        **SECRETS,
+        "DATABASE_URL": urls["postgres"],
+        "CELERY_BROKER_URL": urls["redis"],
+        "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
+    }
+    secrets = {
+        shlex.split(command)[4]: rehearsal.filled(
+            dict.fromkeys(re.findall(r"--from-literal=(\w+)=", command), ""), values
+        )
+        for _, block in rehearsal.readme_blocks(
+            (project / "README.md").read_text(), "Running on Kubernetes"
+        )
+        for command, _ in rehearsal.console_commands(textwrap.dedent(block))
+        if command.startswith("kubectl create secret generic ")
+    }
+    assert set(secrets) == {NAME, f"{NAME}-flower"}, secrets
     ports = {"web": free_port(), "flower": free_port()}
 
     def container_env(pod: str, container: dict) -> dict[str, str]:
@@ -304,8 +311,7 @@ def test_kubernetes_manifests_run_as_declared(bake, project_python, tmp_path, st
                 assert source["configMapRef"]["name"] in of_kind(objects, "ConfigMap")
                 env |= settings(objects)
             else:
-                assert source["secretRef"]["name"] in (NAME, f"{NAME}-flower")
-                env |= secret
+                env |= secrets[source["secretRef"]["name"]]
         for variable in container.get("env", []):
             env[variable["name"]] = paths(variable["value"])
         # Every pod has its own network address: here, its own port on loopback.
@@ -332,14 +338,18 @@ def test_kubernetes_manifests_run_as_declared(bake, project_python, tmp_path, st
             running.append(process)
 
         for pod, (process, container) in processes.items():
+            # Startup and liveness probes often run the same check: each distinct one once.
+            checks: list[dict] = []
             for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
-                probe = container[kind]
-                if "exec" in probe:
-                    rehearsal.wait_until_healthy(probe["exec"]["command"], process)
+                check = container[kind].get("exec") or container[kind]["httpGet"]
+                checks += [check] if check not in checks else []
+            for check in checks:
+                if "command" in check:  # exec
+                    rehearsal.wait_until_healthy(check["command"], process)
                     continue
-                [port] = [p for p in container["ports"] if p["name"] == probe["httpGet"]["port"]]
+                [port] = [p for p in container["ports"] if p["name"] == check["port"]]
                 assert port["containerPort"] == int(image.env["PORT"]), pod
-                url = f"http://127.0.0.1:{process.env['PORT']}{probe['httpGet']['path']}"
+                url = f"http://127.0.0.1:{process.env['PORT']}{check['path']}"
                 deadline = time.monotonic() + rehearsal.TIMEOUT
                 while not http_probe_passes(url):
                     assert process.popen.poll() is None, f"{pod} exited:\n{process.output()}"
