@@ -39,7 +39,10 @@ VARIANTS = [
 KEDA_SCHEMA = TEMPLATE_DIR / "tests" / "schemas" / "keda-scaledobject.json"
 HEALTH = ["python", "-m", "infrastructure.health"]
 PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
+# Names whose values are secret: URLs too, which carry the passwords of their services.
 SECRET_LIKE = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|KEY|AUTH|CREDENTIAL|_URL$")
+# The version whose schemas the objects must follow: the kubectl this machine has.
+KUBERNETES_VERSION = "1.32.0"
 
 
 def every(variants: list[dict[str, str]]) -> pytest.MarkDecorator:
@@ -72,6 +75,12 @@ def pod_specs(objects: list[dict]) -> dict[str, dict]:
     }
 
 
+def kubernetes_validate(manifest: Path, check: bool = True):
+    """kubernetes-validate, strict (no unknown field), against its bundled schemas."""
+    command = [VENV_BIN / "kubernetes-validate", "--strict", "--kubernetes-version"]
+    return run([*command, KUBERNETES_VERSION, manifest], cwd=manifest.parent, check=check)
+
+
 def settings(objects: list[dict]) -> dict[str, str]:
     [config_map] = of_kind(objects, "ConfigMap").values()
     return config_map["data"]
@@ -97,10 +106,7 @@ def test_kustomize_builds_objects_that_follow_the_kubernetes_schemas(bake, answe
     manifest = tmp_path / "built.yaml"
     manifest.write_text(yaml.safe_dump_all(objects))
 
-    validated = run(
-        [VENV_BIN / "kubernetes-validate", "--strict", "--kubernetes-version", "1.32.0", manifest],
-        cwd=tmp_path,
-    )
+    validated = kubernetes_validate(manifest)
 
     passed = re.findall(r"passed for resource (\S+)", validated.stdout)
     unchecked = re.findall(r"Couldn't find schema for kind (\w+)", validated.stdout)
@@ -118,11 +124,7 @@ def test_kubernetes_validate_refuses_an_unknown_field(bake, tmp_path) -> None:
     manifest = tmp_path / "job.yaml"
     manifest.write_text(yaml.safe_dump(job))
 
-    validated = run(
-        [VENV_BIN / "kubernetes-validate", "--strict", "--kubernetes-version", "1.32.0", manifest],
-        cwd=tmp_path,
-        check=False,
-    )
+    validated = kubernetes_validate(manifest, check=False)
 
     assert validated.returncode != 0 and "comand" in validated.stdout + validated.stderr
 
@@ -138,6 +140,8 @@ def test_the_worker_scales_on_its_brokers_queue_with_keda(bake, answers, tmp_pat
 
     assert scaled["spec"]["scaleTargetRef"]["name"] in of_kind(objects, "Deployment")
     assert scaled["spec"]["scaleTargetRef"]["name"] == f"{NAME}-worker"
+    # KEDA owns the count: a `replicas` in the Deployment would be reset by each apply.
+    assert "replicas" not in of_kind(objects, "Deployment")[f"{NAME}-worker"]["spec"]
     [trigger] = scaled["spec"]["triggers"]
     assert trigger["type"] == answers["broker"]
     # Celery's default queue: the Redis list, or the RabbitMQ queue, named celery.
