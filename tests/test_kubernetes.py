@@ -301,6 +301,9 @@ def test_containers_run_unprivileged_on_a_read_only_root(bake, answers) -> None:
 
     for owner, spec in pod_specs(objects).items():
         assert spec["securityContext"]["runAsNonRoot"] is True, owner
+        # A long-running app process is not PID 1, which would leave zombies unreaped.
+        if owner in of_kind(objects, "Deployment"):
+            assert spec["shareProcessNamespace"] is True, owner
         assert spec["securityContext"]["runAsUser"] == 10001, owner  # The Dockerfile's USER.
         volumes = {volume["name"]: volume for volume in spec["volumes"]}
         for container in spec.get("initContainers", []) + spec["containers"]:
