@@ -25,7 +25,7 @@ import yaml
 
 from conftest import TEMPLATE_DIR, VENV_BIN, run
 from rehearsal import env_file
-from test_deploy_files import hard_time_limit, seconds
+from test_deploy_files import HAND_BACK_SECONDS, hard_time_limit, seconds, stop_timeout
 from tooling.options import label
 
 SLUG = "my_project"
@@ -213,14 +213,16 @@ def test_web_worker_and_beat_wait_for_the_migrate_job(bake, answers) -> None:
 
 
 def test_the_worker_lets_a_running_task_finish(bake, project_python) -> None:
-    """Grace period: the hard time limit the settings give, plus compose's and systemd's minute."""
+    """Grace period: the stop timeout the settings give, plus compose's and systemd's minute."""
     project = bake()
+    python = project_python(project)
     objects = built(project)
     worker = pod_specs(objects)[f"{NAME}-worker"]
-    limit = hard_time_limit(project, project_python(project))
+    limit, stop = hard_time_limit(project, python), stop_timeout(project, python)
 
     assert int(settings(objects)["CELERY_TASK_TIME_LIMIT"]) == limit
-    assert worker["terminationGracePeriodSeconds"] >= limit + 60
+    assert int(settings(objects)["CELERY_WORKER_STOP_TIMEOUT"]) == stop
+    assert worker["terminationGracePeriodSeconds"] >= max(limit, stop) + HAND_BACK_SECONDS
     compose = yaml.safe_load((project / "compose.yaml").read_text())
     grace = seconds(compose["services"]["worker"]["stop_grace_period"])
     assert worker["terminationGracePeriodSeconds"] == grace
