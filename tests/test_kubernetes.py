@@ -111,7 +111,7 @@ def test_kustomize_builds_objects_that_follow_the_kubernetes_schemas(bake, answe
     passed = re.findall(r"passed for resource (\S+)", validated.stdout)
     unchecked = re.findall(r"Couldn't find schema for kind (\w+)", validated.stdout)
     assert len(passed) + len(unchecked) == len(objects), validated.stdout
-    assert unchecked == ["ScaledObject"], validated.stdout
+    assert set(unchecked) == {"ScaledObject"}, validated.stdout
     expected = {"ConfigMap", "Job", "Deployment", "Service", "PodDisruptionBudget"}
     assert expected <= {item["kind"] for item in objects}
     assert all(item["metadata"]["name"].startswith(f"{NAME}-") for item in objects)
@@ -130,32 +130,35 @@ def test_kubernetes_validate_refuses_an_unknown_field(bake, tmp_path) -> None:
 
 
 @every(VARIANTS)
-def test_the_worker_scales_on_its_brokers_queue_with_keda(bake, answers, tmp_path) -> None:
+def test_each_worker_scales_on_its_own_queue_with_keda(bake, answers, tmp_path) -> None:
     objects = built(bake(**answers))
-    [scaled] = of_kind(objects, "ScaledObject").values()
-    instance = tmp_path / "scaledobject.json"
-    instance.write_text(json.dumps(scaled))
+    scaled_objects = of_kind(objects, "ScaledObject")
+    deployments = of_kind(objects, "Deployment")
+    targets = {}
 
-    run([VENV_BIN / "check-jsonschema", "--schemafile", KEDA_SCHEMA, instance], cwd=tmp_path)
-
-    assert scaled["spec"]["scaleTargetRef"]["name"] in of_kind(objects, "Deployment")
-    assert scaled["spec"]["scaleTargetRef"]["name"] == f"{NAME}-worker"
-    # KEDA owns the count: a `replicas` in the Deployment would be reset by each apply.
-    assert "replicas" not in of_kind(objects, "Deployment")[f"{NAME}-worker"]["spec"]
-    [trigger] = scaled["spec"]["triggers"]
-    assert trigger["type"] == answers["broker"]
-    # Celery's default queue: the Redis list, or the RabbitMQ queue, named celery.
-    queue = trigger["metadata"].get("listName") or trigger["metadata"].get("queueName")
-    assert queue == "celery"
-    if answers["broker"] == "rabbitmq":
-        # The environment variable KEDA reads the URL from is one the worker has.
-        worker = pod_specs(objects)[f"{NAME}-worker"]["containers"][0]
-        assert trigger["metadata"]["hostFromEnv"] == "CELERY_BROKER_URL"
-        assert {"secretRef": {"name": NAME}} in worker["envFrom"]
+    for name, scaled in scaled_objects.items():
+        instance = tmp_path / f"{name}.json"
+        instance.write_text(json.dumps(scaled))
+        run([VENV_BIN / "check-jsonschema", "--schemafile", KEDA_SCHEMA, instance], cwd=tmp_path)
+        target = scaled["spec"]["scaleTargetRef"]["name"]
+        # KEDA owns the count: a `replicas` in the Deployment would be reset by each apply.
+        assert "replicas" not in deployments[target]["spec"], target
+        [trigger] = scaled["spec"]["triggers"]
+        assert trigger["type"] == answers["broker"]
+        # The Redis list, or the RabbitMQ queue, that the target's worker consumes.
+        queue = trigger["metadata"].get("listName") or trigger["metadata"].get("queueName")
+        [container] = deployments[target]["spec"]["template"]["spec"]["containers"]
+        assert f"--queues={queue}" in container["command"], (target, queue)
+        targets[target] = queue
+        if answers["broker"] == "rabbitmq":
+            # The environment variable KEDA reads the URL from is one the worker has.
+            assert trigger["metadata"]["hostFromEnv"] == "CELERY_BROKER_URL"
+            assert {"secretRef": {"name": NAME}} in container["envFrom"]
+    assert targets == {f"{NAME}-worker": "celery", f"{NAME}-worker-slow": "slow"}
 
 
 def test_the_keda_schema_refuses_a_misspelled_trigger_field(bake, tmp_path) -> None:
-    [scaled] = of_kind(built(bake()), "ScaledObject").values()
+    scaled = of_kind(built(bake()), "ScaledObject")[f"{NAME}-worker"]
     scaled["spec"]["triggers"][0]["metadata"]["listname"] = "celery"
     instance = tmp_path / "scaledobject.json"
     instance.write_text(json.dumps(scaled))
@@ -175,7 +178,8 @@ def test_every_long_running_container_is_probed_with_the_projects_own_probes(bak
     objects = built(project)
     probe_names, health_path = health_module(project)
     deployments = of_kind(objects, "Deployment")
-    expected = {"web", "worker", "beat"} | ({"flower"} if answers["use_flower"] == "yes" else set())
+    expected = {"web", "worker", "worker-slow", "beat"}
+    expected |= {"flower"} if answers["use_flower"] == "yes" else set()
     assert set(deployments) == {f"{NAME}-{name}" for name in expected}
 
     for name, deployment in deployments.items():
@@ -186,16 +190,23 @@ def test_every_long_running_container_is_probed_with_the_projects_own_probes(bak
             if "exec" in probe:
                 command = probe["exec"]["command"]
                 assert command[:3] == HEALTH, (name, kind, command)
-                assert set(command[3:]) <= probe_names and command[3:], (name, kind, command)
+                # Probe names, then at most the node they ask about.
+                names = list(itertools.takewhile(lambda a: not a.startswith("--"), command[3:]))
+                assert names and set(names) <= probe_names, (name, kind, command)
+                assert command[3 + len(names) :] in ([], ["--node", "slow@%h"]), (name, command)
             else:
                 # The web server's /health/ (what `health web-alive` asks for), on its port.
                 assert probe["httpGet"]["path"] == health_path, (name, kind)
                 ports = {port["name"] for port in container["ports"]}
                 assert probe["httpGet"]["port"] in ports, (name, kind)
-    worker = deployments[f"{NAME}-worker"]["spec"]["template"]["spec"]["containers"][0]
-    # Liveness needs no broker (an outage restarts no worker); readiness pings through it.
-    assert worker["livenessProbe"]["exec"]["command"][3:] == ["worker-alive"]
-    assert worker["readinessProbe"]["exec"]["command"][3:] == ["worker-ready"]
+    for name, node in ((f"{NAME}-worker", []), (f"{NAME}-worker-slow", ["--node", "slow@%h"])):
+        worker = deployments[name]["spec"]["template"]["spec"]["containers"][0]
+        # Liveness needs no broker (an outage restarts no worker); readiness pings through it.
+        assert worker["livenessProbe"]["exec"]["command"][3:] == ["worker-alive", *node]
+        assert worker["readinessProbe"]["exec"]["command"][3:] == ["worker-ready", *node]
+        # The node the probes ask about is the one the worker takes.
+        hostname = [a for a in worker["command"] if a.startswith("--hostname=")]
+        assert hostname == ([f"--hostname={node[1]}"] if node else []), name
 
 
 @every(VARIANTS)
@@ -206,7 +217,7 @@ def test_web_worker_and_beat_wait_for_the_migrate_job(bake, answers) -> None:
     migrate = ["python", "manage.py", "migrate", "--no-input"]
     assert specs[job]["containers"][0]["command"] == migrate
 
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "worker-slow", "beat"):
         [wait] = specs[f"{NAME}-{name}"]["initContainers"]
         assert "python manage.py migrate --check" in " ".join(wait["command"]), name
         assert wait["envFrom"] == specs[job]["containers"][0]["envFrom"], name
@@ -217,33 +228,36 @@ def test_the_worker_lets_a_running_task_finish(bake, project_python) -> None:
     project = bake()
     python = project_python(project)
     objects = built(project)
-    worker = pod_specs(objects)[f"{NAME}-worker"]
     limit, stop = hard_time_limit(project, python), stop_timeout(project, python)
+    compose = yaml.safe_load((project / "compose.yaml").read_text())
 
     assert int(settings(objects)["CELERY_TASK_TIME_LIMIT"]) == limit
     assert int(settings(objects)["CELERY_WORKER_STOP_TIMEOUT"]) == stop
-    assert worker["terminationGracePeriodSeconds"] >= max(limit, stop) + HAND_BACK_SECONDS
-    compose = yaml.safe_load((project / "compose.yaml").read_text())
-    grace = seconds(compose["services"]["worker"]["stop_grace_period"])
-    assert worker["terminationGracePeriodSeconds"] == grace
+    for name in ("worker", "worker-slow"):
+        worker = pod_specs(objects)[f"{NAME}-{name}"]
+        assert worker["terminationGracePeriodSeconds"] >= max(limit, stop) + HAND_BACK_SECONDS
+        grace = seconds(compose["services"][name]["stop_grace_period"])
+        assert worker["terminationGracePeriodSeconds"] == grace, name
 
 
 @every(VARIANTS)
 def test_the_worker_memory_limit_fits_its_pool(bake, answers) -> None:
     objects = built(bake(**answers))
     values = settings(objects)
-    [worker] = pod_specs(objects)[f"{NAME}-worker"]["containers"]
-    limit = worker["resources"]["limits"]["memory"]
-    assert limit.endswith("Mi"), limit
-
     pool_kib = int(values["CELERY_WORKER_CONCURRENCY"]) * int(
         values["CELERY_WORKER_MAX_MEMORY_PER_CHILD"]
     )
-    assert int(limit[:-2]) * 1024 > pool_kib, (limit, pool_kib)
-    disruption = of_kind(objects, "PodDisruptionBudget")[f"{NAME}-worker"]
-    labels = of_kind(objects, "Deployment")[f"{NAME}-worker"]["spec"]["template"]["metadata"]
-    assert disruption["spec"]["selector"]["matchLabels"].items() <= labels["labels"].items()
-    assert disruption["spec"]["maxUnavailable"] == 1
+    disruptions = of_kind(objects, "PodDisruptionBudget")
+    assert set(disruptions) == {f"{NAME}-worker", f"{NAME}-worker-slow"}
+
+    for name, disruption in disruptions.items():
+        [worker] = pod_specs(objects)[name]["containers"]
+        limit = worker["resources"]["limits"]["memory"]
+        assert limit.endswith("Mi") and int(limit[:-2]) * 1024 > pool_kib, (name, limit)
+        labels = of_kind(objects, "Deployment")[name]["spec"]["template"]["metadata"]["labels"]
+        # Each budget covers its own workers, and only them.
+        assert disruption["spec"]["selector"]["matchLabels"].items() <= labels.items()
+        assert disruption["spec"]["maxUnavailable"] == 1
 
 
 @every(VARIANTS)

@@ -361,6 +361,7 @@ def test_kubernetes_manifests_run_as_declared(bake, project_python, tmp_path, st
         site_is_production(ports["web"], host, {"X-Forwarded-Proto": "https"})
         worker, _ = processes[f"{NAME}-worker"]
         results_are_readable(worker, answers)
+        slow_work_reaches_its_own_workers(processes[f"{NAME}-worker-slow"][0], worker)
 
 
 def run_directory(slug: str) -> Iterator[Path]:
