@@ -228,3 +228,4 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=30),
     },
 }
+{{- part("django_version", "settings/base.py/tasks") }}
