@@ -28,7 +28,7 @@ from datetime import datetime
 from celery import current_app, shared_task, states
 from celery.app.task import Context
 from celery.backends.base import DisabledBackend
-from django.tasks import Task, TaskContext, TaskResult, TaskResultStatus
+from django.tasks import DEFAULT_TASK_QUEUE_NAME, Task, TaskContext, TaskResult, TaskResultStatus
 from django.tasks.backends.base import BaseTaskBackend
 from django.tasks.base import DEFAULT_TASK_PRIORITY, TaskError
 from django.tasks.exceptions import InvalidTask, TaskResultDoesNotExist
@@ -106,6 +106,8 @@ class CeleryBackend(BaseTaskBackend):
 
     supports_defer = True
     supports_priority = BROKER_HAS_PRIORITIES
+    # An `async def` task runs to completion in the worker's process (Task.call).
+    supports_async_task = True
 
     def __init__(self, alias: str, params: dict) -> None:
         super().__init__(alias, params)
@@ -147,7 +149,7 @@ class CeleryBackend(BaseTaskBackend):
                 id=result.id, task=run_django_task.name, args=arguments, argsrepr=shown
             )
             run_django_task.backend.store_result(result.id, None, states.PENDING, request=request)
-        queue = None if task.queue_name == "default" else task.queue_name
+        queue = None if task.queue_name == DEFAULT_TASK_QUEUE_NAME else task.queue_name
         run_django_task.apply_async(
             arguments,
             task_id=result.id,

@@ -32,6 +32,12 @@ def attempt(context, label: str) -> str:
     return f"{label} {context.attempt}"
 
 
+@task
+async def double(number: int) -> int:
+    """A coroutine task: the worker runs it to completion."""
+    return 2 * number
+
+
 def test_the_project_enqueues_onto_celery() -> None:
     assert isinstance(task_backends["default"], CeleryBackend)
     assert default_task_backend.supports_defer
@@ -65,6 +71,7 @@ def test_an_enqueued_task_runs_and_its_result_reads_back() -> None:
 def test_a_failed_task_reports_its_exception() -> None:
     result = send_notification.enqueue("someone@example.com")
 
+    assert result.status == TaskResultStatus.READY  # As returned: it was sent, then ran.
     if default_task_backend.supports_get_result:
         result.refresh()
         assert result.status == TaskResultStatus.FAILED
@@ -73,12 +80,13 @@ def test_a_failed_task_reports_its_exception() -> None:
         assert "missing 2 required positional arguments" in error.traceback
 
 
-def test_a_task_that_takes_its_context_gets_it() -> None:
-    result = attempt.enqueue("attempt")
+def test_a_task_that_takes_its_context_and_a_coroutine_task_run() -> None:
+    results = [attempt.enqueue("attempt"), double.enqueue(21)]
 
     if default_task_backend.supports_get_result:
-        result.refresh()
-        assert result.return_value == "attempt 1"
+        for result in results:
+            result.refresh()
+        assert [result.return_value for result in results] == ["attempt 1", 42]
 
 
 def test_an_unknown_id_or_a_celery_tasks_id_has_no_result() -> None:

@@ -79,3 +79,18 @@ def test_a_result_reads_back_from_its_id_alone_where_results_are_stored(worker) 
     )
     assert again.worker_ids == [worker.wait_for_log(r"\b(integration@\S+) ready").group(1)]
     assert again.finished_at is not None
+
+
+def test_a_queue_name_is_the_celery_queue_a_worker_consumes(settings, start_worker) -> None:
+    """Listed in TASKS' QUEUES, a queue name routes the task to that Celery queue."""
+    settings.TASKS = {
+        "default": {**settings.TASKS["default"], "QUEUES": ["default", "django-reports"]}
+    }
+    reports = start_worker("django-reports", queue="django-reports")
+
+    result = send_notification.using(queue_name="django-reports").enqueue(
+        "someone@example.com", "Report", "A message."
+    )
+
+    assert outcome(result, reports) == "SUCCESSFUL: 1"
+    assert reports.wait_for_log(rf"send_notification\[{result.id}\] succeeded")
