@@ -42,8 +42,9 @@ from infrastructure.task import too_far_ahead
 # Whether the broker orders a queue's tasks by priority (Redis does; the RabbitMQ queues
 # of this project are declared without x-max-priority, so RabbitMQ would ignore it).
 BROKER_HAS_PRIORITIES = {{ cookiecutter.broker == "redis" }}
-# Kombu's Redis priority steps: 0 is served first and is every Celery task's priority.
-LOWEST_CELERY_PRIORITY = 9
+# Kombu's Redis transport serves a queue in four bands, Celery priorities 0-2 (every
+# Celery task's), 3-5, 6-8 and 9; Django's priorities below 0 take the last three.
+BANDS_BEHIND_CELERYS = (3, 6, 9)
 
 # Celery's states as Django's: a retry waits to run again, PROGRESS and other custom
 # states are reported by running tasks.
@@ -60,10 +61,12 @@ STATUSES = {
 
 
 def celery_priority(priority: int) -> int | None:
-    """Celery's priority on Redis for Django's (-100..0: 0 is Celery's default, None)."""
+    """Celery's priority on Redis for Django's: 0 is Celery's default (None), -1 to -33
+    the next band, -34 to -66 the one after, -67 to -100 the last.
+    """
     if priority == DEFAULT_TASK_PRIORITY:
         return None
-    return math.ceil(-priority * LOWEST_CELERY_PRIORITY / 100)
+    return BANDS_BEHIND_CELERYS[math.ceil(-priority * len(BANDS_BEHIND_CELERYS) / 100) - 1]
 
 
 @shared_task(bind=True, name="infrastructure.run_django_task")
