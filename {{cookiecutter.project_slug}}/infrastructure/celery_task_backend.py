@@ -153,17 +153,23 @@ class CeleryBackend(BaseTaskBackend):
             )
             run_django_task.backend.store_result(result.id, None, states.PENDING, request=request)
         queue = None if task.queue_name == DEFAULT_TASK_QUEUE_NAME else task.queue_name
-        run_django_task.apply_async(
-            arguments,
-            task_id=result.id,
-            queue=queue,
-            priority=celery_priority(task.priority),
-            eta=task.run_after,
-            argsrepr=shown,
-            kwargsrepr="{}",
-            # Worker logs and Flower name the Django task, not run_django_task.
-            shadow=task.module_path,
-        )
+        try:
+            run_django_task.apply_async(
+                arguments,
+                task_id=result.id,
+                queue=queue,
+                priority=celery_priority(task.priority),
+                eta=task.run_after,
+                argsrepr=shown,
+                kwargsrepr="{}",
+                # Worker logs and Flower name the Django task, not run_django_task.
+                shadow=task.module_path,
+            )
+        except Exception:
+            # Not sent (the broker is away): no record may say it waits to run.
+            if self.supports_get_result:
+                run_django_task.backend.forget(result.id)
+            raise
         task_enqueued.send(type(self), task_result=result)
         return result
 

@@ -104,6 +104,24 @@ def test_arguments_must_be_json() -> None:
     assert mail.outbox == []
 
 
+def test_a_task_that_cannot_be_sent_leaves_no_record(monkeypatch) -> None:
+    """The broker refused it: get_result() must not report it as waiting to run."""
+    sent = []
+
+    def broker_away(*args, task_id: str, **options) -> None:
+        sent.append(task_id)
+        raise OSError("broker away")
+
+    monkeypatch.setattr(run_django_task, "apply_async", broker_away)
+    with pytest.raises(OSError, match="broker away"):
+        send_notification.enqueue("someone@example.com", "Hello", "A message.")
+
+    [task_id] = sent
+    if default_task_backend.supports_get_result:
+        with pytest.raises(TaskResultDoesNotExist):
+            default_task_backend.get_result(task_id)
+
+
 def test_the_worker_runs_django_tasks_only() -> None:
     """A message naming any other function (a Celery task here) is refused, not called."""
     outcome = run_django_task.apply(args=["base.tasks.add", [2, 2], {}])
