@@ -358,7 +358,11 @@ def incompatible_versions(answers: Mapping[str, object]) -> str | None:
     if oldest is None or version(python) >= version(oldest):
         return None
     accepted = " or ".join(v for v in CHOICES["python_version"] if version(v) >= version(oldest))
-    others = " or ".join(d for d in CHOICES["django_version"] if d not in OLDEST_PYTHON_FOR_DJANGO)
+    others = " or ".join(
+        d
+        for d in CHOICES["django_version"]
+        if version(python) >= version(OLDEST_PYTHON_FOR_DJANGO.get(d, python))
+    )
     return (
         f"django_version {django} needs python_version {oldest} or newer, not {python}; "
         f"answer python_version {accepted} with it, or django_version {others}"
