@@ -46,6 +46,10 @@ KEPT_ONLY_FOR: Final[dict[str, tuple[str | tuple[str, ...], frozenset[object]]]]
     "tests/integration/test_result_backend_redis.py": ("result_backend", frozenset({"redis"})),
     "tests/integration/test_beat_database.py": ("scheduler", frozenset({"database"})),
     "tests/integration/test_flower.py": ("use_flower", frozenset({True})),
+    "infrastructure/celery_task_backend.py": ("django_version", frozenset({"6.0"})),
+    "infrastructure/tests/test_celery_task_backend.py": ("django_version", frozenset({"6.0"})),
+    "base/django_tasks.py": ("django_version", frozenset({"6.0"})),
+    "tests/integration/test_django_tasks.py": ("django_version", frozenset({"6.0"})),
     "deploy/systemd/celery-flower.service": ("use_flower", frozenset({True})),
     # The Kubernetes manifests run the image the Dockerfile builds.
     "Dockerfile": (("use_docker", "use_kubernetes"), frozenset({True})),

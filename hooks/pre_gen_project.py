@@ -30,12 +30,17 @@ from typing import Final
 # The choices and booleans of cookiecutter.json, in its order.
 CHOICES: Final[dict[str, tuple[str, ...]]] = {
     "python_version": ("3.12", "3.13", "3.11"),
+    "django_version": ("5.2", "6.0"),
     "broker": ("redis", "rabbitmq"),
     "result_backend": ("django-db", "redis", "none"),
     "scheduler": ("database", "file"),
     "ci": ("github", "gitlab", "none"),
 }
 BOOLEANS: Final = ("use_flower", "use_docker", "use_kubernetes")
+
+# The oldest python_version each django_version runs on, where it is not the oldest offered:
+# Django 6.0 supports Python 3.12 and newer.
+OLDEST_PYTHON_FOR_DJANGO: Final = {"6.0": "3.12"}
 
 # Top-level modules a slug must not shadow: the project's own apps, what `python -m
 # venv` installs, and every importable name of the project's dependency closure on
@@ -340,6 +345,32 @@ def validate_boolean(field: str) -> Callable[[object], str | None]:
     return validate
 
 
+def version(text: str) -> tuple[int, ...]:
+    """A version such as "3.12" as a tuple that compares as versions do: (3, 12)."""
+    return tuple(int(part) for part in text.split("."))
+
+
+def incompatible_versions(answers: Mapping[str, object]) -> str | None:
+    """Why the python_version and django_version answers cannot go together, or None.
+
+    Both answers are valid choices already; only their pair is checked here.
+    """
+    django, python = str(answers["django_version"]), str(answers["python_version"])
+    oldest = OLDEST_PYTHON_FOR_DJANGO.get(django)
+    if oldest is None or version(python) >= version(oldest):
+        return None
+    accepted = " or ".join(v for v in CHOICES["python_version"] if version(v) >= version(oldest))
+    others = " or ".join(
+        d
+        for d in CHOICES["django_version"]
+        if version(python) >= version(OLDEST_PYTHON_FOR_DJANGO.get(d, python))
+    )
+    return (
+        f"django_version {django} needs python_version {oldest} or newer, not {python}; "
+        f"answer python_version {accepted} with it, or django_version {others}"
+    )
+
+
 def derived(answers: Mapping[str, object]) -> dict[str, str]:
     """The answers cookiecutter.json computes from others (its `__` keys), computed alike."""
     broker, backend = answers["broker"], answers["result_backend"]
@@ -364,6 +395,7 @@ VALIDATORS: Final[dict[str, Callable[[object], str | None]]] = {
     "author_email": validate_email,
     "timezone": validate_timezone,
     "python_version": validate_choice("python_version"),
+    "django_version": validate_choice("django_version"),
     "broker": validate_choice("broker"),
     "result_backend": validate_choice("result_backend"),
     "scheduler": validate_choice("scheduler"),
@@ -391,6 +423,9 @@ def first_error(answers: Mapping[str, object]) -> str | None:
         message = validate(answers[field])
         if message is not None:
             return message
+    message = incompatible_versions(answers)
+    if message is not None:
+        return message
     for field, validate in OPTIONAL_VALIDATORS.items():
         message = validate(answers[field]) if field in answers else None
         if message is not None:

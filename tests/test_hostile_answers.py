@@ -160,6 +160,12 @@ BAD_OPTIONS = [
     ({"broker": "kafka"}, "broker"),
     ({"result_backend": "memcached"}, "result_backend"),
     ({"python_version": "3.9"}, "python_version"),
+    ({"django_version": "6.1"}, "django_version"),
+    # Each valid alone: Django 6.0 needs Python 3.12 or newer.
+    (
+        {"django_version": "6.0", "python_version": "3.11"},
+        "django_version 6.0 needs python_version",
+    ),
     ({"use_docker": "maybe"}, "use_docker"),
     # A replay file's values are not converted: only true and false are booleans.
     ({"use_docker": "yes"}, "use_docker"),
@@ -461,8 +467,10 @@ def test_key_value_answers_reach_the_same_checks(tmp_path, answer, field) -> Non
         ({4: 'a"b@example.com'}, "error: author_email 'a\"b@example.com' is not an email"),
         # Typed at a prompt, text is not rendered as Jinja: it reaches the hook as typed.
         ({2: "{{ 7 * 7 }}"}, "error: description '{{ 7 * 7 }}' has a Jinja delimiter"),
+        # Choices are typed as their number: Python 3.11 is the 3rd, Django 6.0 the 2nd.
+        ({6: "3", 7: "2"}, "error: django_version 6.0 needs python_version 3.12 or newer"),
     ],
-    ids=["email", "jinja"],
+    ids=["email", "jinja", "versions"],
 )
 def test_answers_typed_at_the_prompts_reach_the_same_checks(tmp_path, prompted, line) -> None:
     # One line per prompt, in cookiecutter.json's order; an empty line takes the default.

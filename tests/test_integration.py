@@ -55,7 +55,14 @@ def service_environment(answers: dict[str, str], stack: ExitStack) -> dict[str, 
     return environment
 
 
-@pytest.mark.parametrize("answers", COMBINATIONS, ids=map(label, COMBINATIONS))
+# Every combination runs on the default Django version; the other runs the default
+# combination's suite once more (a few minutes of CI), with its own django.tasks test.
+OTHER_DJANGO = [{**COMBINATIONS[0], "django_version": v} for v in DECLARED["django_version"][1:]]
+
+
+@pytest.mark.parametrize(
+    "answers", COMBINATIONS + OTHER_DJANGO, ids=map(label, COMBINATIONS + OTHER_DJANGO)
+)
 def test_integration_tests_pass_against_real_services(
     bake, project_python, tmp_path, answers
 ) -> None:

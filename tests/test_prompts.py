@@ -31,6 +31,7 @@ def test_defaults_are_the_documented_first_choices() -> None:
 
     assert firsts == {
         "python_version": "3.12",
+        "django_version": "5.2",
         "broker": "redis",
         "result_backend": "django-db",
         "scheduler": "database",
@@ -110,6 +111,29 @@ def test_scripts_generate_prints_exactly_one_error_line(tmp_path, answer, error)
     assert completed.returncode == 1
     assert completed.stderr.count("\n") == 1
     assert completed.stderr.startswith(error)
+    assert list(tmp_path.iterdir()) == []
+
+
+VERSION_CLASH = "error: django_version 6.0 needs python_version 3.12 or newer, not 3.11; "
+VERSION_CLASH_WAYS_OUT = "answer python_version 3.12 or 3.13 with it, or django_version 5.2\n"
+
+
+def test_django_6_on_python_3_11_is_refused_with_one_line_naming_both(tmp_path) -> None:
+    """Both answers are valid alone; the hook refuses the pair (Django 6.0 needs 3.12+)."""
+    answers = ["django_version=6.0", "python_version=3.11"]
+    baked = cookiecutter_cli(tmp_path, *answers, check=False)
+    generated = run(
+        [TEMPLATE_DIR / "scripts" / "generate", "--no-input", "-o", tmp_path, *answers],
+        cwd=tmp_path,
+        check=False,
+    )
+
+    assert baked.returncode == 1
+    assert [line for line in baked.stderr.splitlines() if line.startswith("error: ")] == [
+        (VERSION_CLASH + VERSION_CLASH_WAYS_OUT).rstrip("\n")
+    ]
+    assert generated.returncode == 1
+    assert generated.stderr == VERSION_CLASH + VERSION_CLASH_WAYS_OUT
     assert list(tmp_path.iterdir()) == []
 
 

@@ -11,8 +11,9 @@ import pytest
 from conftest import run
 from tooling.options import COMBINATIONS, ONE_AT_A_TIME, label
 
-PYTHON_VERSIONS = [answers for answers in ONE_AT_A_TIME if "python_version" in answers]
-VARIANTS = COMBINATIONS + PYTHON_VERSIONS
+# Each Python and each Django version installs a different set of packages.
+VERSIONS = [a for a in ONE_AT_A_TIME if {"python_version", "django_version"} & set(a)]
+VARIANTS = COMBINATIONS + VERSIONS
 
 # Nothing from the machine's environment may pick settings, a broker or a database.
 CLEAN_ENVIRONMENT: dict[str, str | None] = {

@@ -231,6 +231,7 @@ def test_the_template_readme_tree_names_files_that_exist(bake) -> None:
         bake(),
         bake(**EVERY_FILE_OPTION_OFF),
         bake(ci="gitlab"),
+        bake(django_version="6.0"),
     ]
     named = 0
     for line in tree_text.splitlines()[1:]:

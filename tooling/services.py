@@ -63,7 +63,8 @@ def postgres_url(label: str) -> str:
 
     The name is unique, so two runs on one machine never drop each other's database.
     """
-    return f"{POSTGRES}/cdc_{label.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
+    name = label.replace("-", "_").replace(".", "_")
+    return f"{POSTGRES}/cdc_{name}_{uuid.uuid4().hex[:8]}"
 
 
 @contextmanager

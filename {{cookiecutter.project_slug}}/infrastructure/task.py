@@ -11,6 +11,19 @@ from django.db import connections
 from psycopg.pq import TransactionStatus
 
 
+def too_far_ahead(name: str, delay: float | None) -> str | None:
+    """Why a task `delay` seconds ahead cannot be sent (see Task.apply_async), or None."""
+    longest = getattr(settings, "BROKER_LONGEST_COUNTDOWN", None)
+    if longest is None or delay is None or delay <= longest:
+        return None
+    return (
+        f"{name}: a countdown or eta {delay:.0f} s ahead is more than the broker "
+        f"can hold a task unacknowledged ({longest} s, BROKER_LONGEST_COUNTDOWN), so it "
+        "would run twice; run work that far ahead from a beat entry, or raise "
+        "CELERY_VISIBILITY_TIMEOUT"
+    )
+
+
 class Task(DjangoTask):
     """Django's task class (delay_on_commit, ...) with a retry delay chosen for this project,
     no countdown the broker cannot keep, and no query left running when a task fails.
@@ -44,15 +57,10 @@ class Task(DjangoTask):
         would hand it to a second worker, and it would run twice. A signal receiver could
         only log this: Celery's signals swallow exceptions. Retries pass through here too.
         """
-        longest = getattr(settings, "BROKER_LONGEST_COUNTDOWN", None)
         delay = self.seconds_ahead(options.get("countdown"), options.get("eta"))
-        if longest is not None and delay is not None and delay > longest:
-            raise ValueError(
-                f"{self.name}: a countdown or eta {delay:.0f} s ahead is more than the broker "
-                f"can hold a task unacknowledged ({longest} s, BROKER_LONGEST_COUNTDOWN), so it "
-                "would run twice; run work that far ahead from a beat entry, or raise "
-                "CELERY_VISIBILITY_TIMEOUT"
-            )
+        problem = too_far_ahead(self.name, delay)
+        if problem is not None:
+            raise ValueError(problem)
         return super().apply_async(*args, **options)
 
     def seconds_ahead(self, countdown: float | None, eta: datetime | str | None) -> float | None:

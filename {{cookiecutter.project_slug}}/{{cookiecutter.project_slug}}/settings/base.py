@@ -268,6 +268,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=30),
     },
 }
+{{- part("django_version", "settings/base.py/tasks") }}
 
 # Sentry: unhandled errors of requests and tasks are reported when SENTRY_DSN is set;
 # SENTRY_TRACES_SAMPLE_RATE (0 to 1) also sends that share of requests and tasks as traces.
