@@ -7,22 +7,15 @@ a broker of its own it starts, kills and restarts on a free port (never the shar
 from __future__ import annotations
 
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
 
-from conftest import run
+from conftest import free_port, run
 from tooling.services import postgres_url
 
 CRASH_TEST = Path(__file__).parent / "durability" / "broker_crash.py"
 URLS = {"redis": "redis://127.0.0.1:{port}/0", "rabbitmq": "amqp://guest:guest@127.0.0.1:{port}//"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
