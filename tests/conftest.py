@@ -28,6 +28,7 @@ SLOWEST_FIRST = (
     "test_generated_ci.py",
     "test_browser.py",
     "test_readme_commands.py",
+    "test_durable_brokers.py",
 )
 
 
