@@ -334,7 +334,7 @@ def parse_every_file(project: Path) -> None:
         elif path.suffix == ".toml":
             tomllib.loads(path.read_text())
         elif path.suffix in {".yml", ".yaml"}:
-            yaml.safe_load(path.read_text())
+            list(yaml.safe_load_all(path.read_text()))  # Manifests hold several documents.
 
 
 def unit_keys(unit: Path) -> list[str]:

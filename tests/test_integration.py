@@ -29,7 +29,7 @@ ONCE_PER: dict[str, str | None] = {
 }
 
 
-def test_paths(answers: dict[str, str]) -> list[str]:
+def paths_for(answers: dict[str, str]) -> list[str]:
     """What pytest is given for this combination: paths to run, or paths to leave out."""
 
     def first_with_its(option: str | None) -> bool:
@@ -74,7 +74,7 @@ def test_integration_tests_pass_against_real_services(
             [
                 python,
                 *("-m", "pytest", "-m", "integration", "-p", "no:cacheprovider", "-q", "-rs"),
-                *test_paths(answers),
+                *paths_for(answers),
             ],
             cwd=project,
             env={"DJANGO_SETTINGS_MODULE": None, **service_environment(answers, stack)},
