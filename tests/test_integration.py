@@ -11,12 +11,17 @@ from conftest import run
 from tooling.options import COMBINATIONS, DECLARED, label
 from tooling.services import postgres_url, rabbitmq_vhost, redis_database
 
-# The scheduler changes what beat does and nothing a worker does: where a combination
-# differs from one already run only in its scheduler, it runs the tests that start beat.
-# So the full suite runs once per broker x result backend (with the default scheduler),
-# and every combination's beat runs against real services.
+# The scheduler changes what beat does and nothing a worker does, and the result backend
+# changes nothing beat does. So the full suite runs once per broker x result backend
+# (with the default scheduler), and the tests that start beat once per broker x scheduler.
 DEFAULT_SCHEDULER = DECLARED["scheduler"][0]
 TESTS_THAT_START_BEAT = ["tests/integration/test_beat.py", "tests/integration/test_health.py"]
+RUN = [
+    answers
+    for answers in COMBINATIONS
+    if answers["scheduler"] == DEFAULT_SCHEDULER
+    or answers["result_backend"] == DECLARED["result_backend"][0]
+]
 
 # Tests whose subject changes with one option only: each runs in the first combination
 # of each of that option's values (None: with none, so in the first combination only),
@@ -60,9 +65,7 @@ def service_environment(answers: dict[str, str], stack: ExitStack) -> dict[str, 
 OTHER_DJANGO = [{**COMBINATIONS[0], "django_version": v} for v in DECLARED["django_version"][1:]]
 
 
-@pytest.mark.parametrize(
-    "answers", COMBINATIONS + OTHER_DJANGO, ids=map(label, COMBINATIONS + OTHER_DJANGO)
-)
+@pytest.mark.parametrize("answers", RUN + OTHER_DJANGO, ids=map(label, RUN + OTHER_DJANGO))
 def test_integration_tests_pass_against_real_services(
     bake, project_python, tmp_path, answers
 ) -> None:
