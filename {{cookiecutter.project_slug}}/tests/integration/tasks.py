@@ -45,6 +45,7 @@ RUNS_TABLE = "integration_runs"
 @shared_task
 def record_run(token: str, seconds: float = 0) -> None:
     """Take `seconds`, then record that the task with this token ran to its end."""
+    logging.getLogger(__name__).info("record_run %s started", token)
     time.sleep(seconds)
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {RUNS_TABLE} (token) VALUES (%s)", [token])

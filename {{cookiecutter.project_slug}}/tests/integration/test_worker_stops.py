@@ -4,7 +4,10 @@ Each test counts what it sent, what ran to its end (a row per run, written by th
 as it ends), what ran twice and what never ran, and prints the counts.
 """
 
+import os
 import re
+import signal
+import subprocess
 import time
 from collections.abc import Callable
 
@@ -12,13 +15,25 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from {{ cookiecutter.project_slug }}.celery import app
+
 from .conftest import TIMEOUT, CeleryProcess
 from .tasks import RUNS_TABLE, record_run
+
+# The queues these tests send to, each only here.
+QUEUES = ("stops", "rolling", "killed")
 
 
 @pytest.fixture
 def runs() -> Callable[[], list[str]]:
     """The tokens of the tasks that ran to their end, once per run."""
+    with app.connection_for_write() as broker:
+        for name in QUEUES:  # Nothing left from an interrupted run.
+            try:
+                with broker.channel() as channel:
+                    channel.queue_purge(name)
+            except broker.channel_errors:
+                pass  # RabbitMQ: not declared yet, so empty.
     with connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS {RUNS_TABLE} "
@@ -65,6 +80,14 @@ def counted(sent: list[str], ran: list[str]) -> dict[str, int]:
     return counts
 
 
+def pool_processes(worker: CeleryProcess) -> list[int]:
+    """The process ids of the worker's pool (its children)."""
+    found = subprocess.run(
+        ["pgrep", "-P", str(worker.process.pid)], capture_output=True, text=True, check=True
+    )
+    return [int(pid) for pid in found.stdout.split()]
+
+
 def stopped(worker: CeleryProcess) -> float:
     """SIGTERM the worker as its supervisor would; the seconds it took to exit."""
     started = time.monotonic()
@@ -77,8 +100,8 @@ def test_a_stop_hands_back_a_task_that_cannot_finish_in_time(start_worker, runs)
     # The broker's visibility timeout stays at its default (hours): the task comes back
     # because the stopping worker hands it back, not because a timeout expired.
     stopping = start_worker("stopping", queue="stops", CELERY_WORKER_STOP_TIMEOUT="2")
-    result = record_run.apply_async(("long", 10), queue="stops")
-    stopping.wait_for_log(rf"\[{result.id}\] received")
+    record_run.apply_async(("long", 10), queue="stops")
+    stopping.wait_for_log("record_run long started")
 
     took = stopped(stopping)
     assert runs() == []  # Cancelled, not finished: it had 9 s to go.
@@ -93,10 +116,36 @@ def test_a_stop_hands_back_a_task_that_cannot_finish_in_time(start_worker, runs)
     assert runs() == ["long"]
 
 
+def test_a_stop_hands_back_a_task_its_pool_had_not_started_by_the_deadline(
+    start_worker, runs
+) -> None:
+    # As a pool process still starting up on a loaded host: it is handed the task before
+    # the stop and starts it only after the deadline, when Celery's cold stop has
+    # cancelled what was running. Celery alone would let it run to its end and then
+    # restore its message, so it would run twice.
+    stopping = start_worker("paused", queue="stops", CELERY_WORKER_STOP_TIMEOUT="2")
+    (pool_process,) = pool_processes(stopping)
+    os.kill(pool_process, signal.SIGSTOP)
+    result = record_run.apply_async(("late", 6), queue="stops")
+    stopping.wait_for_log(rf"\[{result.id}\] received")
+    stopping.terminate()
+    time.sleep(3)  # Past the deadline.
+    os.kill(pool_process, signal.SIGCONT)
+    stopping.wait_for_log("record_run late started")
+    stopping.process.wait(timeout=TIMEOUT)
+    assert runs() == []  # Ended before its 6 s were up.
+
+    successor = start_worker("after-paused", queue="stops")
+    wait_for(runs, 1)
+    successor.stop()
+    assert counted(["late"], runs())["duplicated"] == 0
+    assert runs() == ["late"]
+
+
 def test_a_stop_within_the_deadline_lets_the_task_finish(start_worker, runs) -> None:
     stopping = start_worker("finishing", queue="stops", CELERY_WORKER_STOP_TIMEOUT="30")
-    result = record_run.apply_async(("short", 2), queue="stops")
-    stopping.wait_for_log(rf"\[{result.id}\] received")
+    record_run.apply_async(("short", 2), queue="stops")
+    stopping.wait_for_log("record_run short started")
 
     took = stopped(stopping)
     print(f"stopped in {took:.1f} s (a 2 s task, CELERY_WORKER_STOP_TIMEOUT 30 s)")
