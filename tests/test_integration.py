@@ -15,6 +15,7 @@ from tooling.services import postgres_url, rabbitmq_vhost, redis_database
 # changes nothing beat does. So the full suite runs once per broker x result backend
 # (with the default scheduler), and the tests that start beat once per broker x scheduler.
 DEFAULT_SCHEDULER = DECLARED["scheduler"][0]
+DEFAULT_DJANGO = DECLARED["django_version"][0]
 TESTS_THAT_START_BEAT = ["tests/integration/test_beat.py", "tests/integration/test_health.py"]
 # The default combination's suite runs in test_generated_ci.py, as the generated project's
 # own CI job runs it, against the same services: not a second time here.
@@ -36,8 +37,23 @@ ONCE_PER: dict[str, str | None] = {
 }
 
 
+# What Django's version can change: the ORM under tasks and results, django-celery-beat's
+# and -results' models, database connections, and django.tasks (6.0 and later). How
+# workers, brokers and beat behave does not depend on it.
+TESTS_THAT_DJANGO_CHANGES = [
+    "tests/integration/test_beat_database.py",
+    "tests/integration/test_database_connections.py",
+    "tests/integration/test_django_tasks.py",
+    "tests/integration/test_result_backend_django_db.py",
+    "tests/integration/test_results.py",
+    "tests/integration/test_tasks.py",
+]
+
+
 def paths_for(answers: dict[str, str]) -> list[str]:
     """What pytest is given for this combination: paths to run, or paths to leave out."""
+    if answers.get("django_version", DEFAULT_DJANGO) != DEFAULT_DJANGO:
+        return TESTS_THAT_DJANGO_CHANGES
 
     def first_with_its(option: str | None) -> bool:
         same = [c for c in COMBINATIONS if option is None or c[option] == answers[option]]
@@ -63,7 +79,7 @@ def service_environment(answers: dict[str, str], stack: ExitStack) -> dict[str, 
 
 
 # Every combination runs on the default Django version; the other runs the default
-# combination's suite once more (a few minutes of CI), with its own django.tasks test.
+# combination's tests that Django's version can change, and its own django.tasks test.
 OTHER_DJANGO = [{**COMBINATIONS[0], "django_version": v} for v in DECLARED["django_version"][1:]]
 
 
