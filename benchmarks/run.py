@@ -78,6 +78,8 @@ STOP_TIMEOUT = 20
 INHERITED_OUT = re.compile(r"^(CELERY_|DJANGO_|BENCHMARK_|BARE_|PYTHON|VIRTUAL_ENV$|DATABASE_URL$)")
 # Only migrate and the cold start import settings without isolated services; nothing
 # listens on port 1, so an unexpected connection fails instead of reaching shared data.
+# The cold starts measured beside the rendered project's, to compare it with.
+COLD_REFERENCES = ("bare Celery", "cookiecutter-django's settings", "Django alone")
 UNUSED_BROKER = {"redis": "redis://127.0.0.1:1/0", "rabbitmq": "amqp://guest:guest@127.0.0.1:1//"}
 
 
@@ -91,29 +93,43 @@ class BenchmarkError(Exception):
 @dataclass(frozen=True)
 class Configuration:
     broker: str
-    result_backend: str  # Bare Celery always stores results in Redis.
+    result_backend: str  # Bare Celery and the peer always store results in Redis.
     bare: bool = False
+    peer: bool = False  # cookiecutter-django's Celery settings (benchmarks/peer.py).
     overrides: tuple[tuple[str, str], ...] = ()
 
     @property
     def name(self) -> str:
         if self.bare:
             return f"bare Celery, {self.broker}"
+        if self.peer:
+            return f"cookiecutter-django's settings, {self.broker}"
         name = f"{self.broker}, {self.result_backend}"
         return name + "".join(f" + {key}={value}" for key, value in self.overrides)
 
     @property
     def kind(self) -> str:
-        return "bare" if self.bare else "variant" if self.overrides else "rendered"
+        if self.bare or self.peer:
+            return "bare" if self.bare else "peer"
+        return "variant" if self.overrides else "rendered"
 
     @property
     def answers(self) -> tuple[str, str]:
-        """The project whose virtualenv runs it: bare Celery needs redis-py."""
-        return (self.broker, "redis") if self.bare else (self.broker, self.result_backend)
+        """The project whose virtualenv runs it: bare Celery and the peer need redis-py."""
+        if self.bare or self.peer:
+            return (self.broker, "redis")
+        return (self.broker, self.result_backend)
+
+    @property
+    def django_project(self) -> bool:
+        """A rendered project, run with its own settings and database."""
+        return not (self.bare or self.peer)
 
 
 ALL = [
     *(Configuration(broker, "redis", bare=True) for broker in BROKERS),
+    # cookiecutter-django offers Redis only, as its broker and its result backend.
+    Configuration("redis", "redis", peer=True),
     *(Configuration(broker, backend) for broker in BROKERS for backend in RESULT_BACKENDS),
     *(Configuration(*DEFAULT, overrides=(variant,)) for variant in VARIANTS),
 ]
@@ -214,7 +230,7 @@ def prepare(configurations: list[Configuration], run_dir: Path, stack: ExitStack
         venv = python.parent.parent
         run_checked([python, "-m", "compileall", "-q", "-j", "0", venv, path], cwd=path)
 
-    rendered = [c for c in configurations if not c.bare]
+    rendered = [c for c in configurations if c.django_project]
     for index, configuration in enumerate(rendered):
         setup.databases[configuration] = stack.enter_context(postgres_database(f"bench_{index}"))
 
@@ -244,10 +260,12 @@ def services(configuration: Configuration, label: str) -> Iterator[tuple[str, st
             broker = stack.enter_context(redis_database())
             # The broker's Redis, as the bare app's backend, and as the rendered redis
             # backend's default when the broker is Redis.
-            backend = broker if configuration.bare else None
+            backend = broker if not configuration.django_project else None
         else:
             broker = stack.enter_context(rabbitmq_vhost(label))
-            needs_redis = configuration.bare or configuration.result_backend == "redis"
+            needs_redis = (
+                not configuration.django_project or configuration.result_backend == "redis"
+            )
             backend = stack.enter_context(redis_database()) if needs_redis else None
         yield broker, backend
 
@@ -275,6 +293,9 @@ def measure(
         if configuration.bare:
             app, task = "benchmarks.bare", "benchmarks.bare:add"
             environment |= {"BARE_BROKER_URL": broker, "BARE_RESULT_BACKEND": backend}
+        elif configuration.peer:
+            app, task = "benchmarks.peer", "benchmarks.peer:add"
+            environment["PEER_BROKER_URL"] = broker
         else:
             app, task = project.slug, "base.tasks:add"
             database = setup.databases[configuration]
@@ -328,6 +349,8 @@ def cold_start(setup: Setup, runs: int) -> dict[str, dict[str, object]]:
             "import benchmarks.bare",
             {"BARE_BROKER_URL": unused, "BARE_RESULT_BACKEND": UNUSED_BROKER["redis"]},
         ),
+        "cookiecutter-django's settings": ("import benchmarks.peer", {"PEER_BROKER_URL": unused}),
+        "Django alone": ("import benchmarks.django_floor", {}),
     }
     times: dict[str, list[float]] = {name: [] for name in commands}
     for attempt in range(runs + 1):
@@ -444,7 +467,61 @@ def report(results: dict[Configuration, list[dict[str, object]]], args, cold) ->
             for entry in cold.values()
         ]
         parts += ["", table(["cold start", "median s", f"{TIMES} bare"], cold_rows)]
+    goals = goal_rows(medians, cold)
+    if goals:
+        parts += ["", table(["goal", "measured", "target"], goals)]
     return "\n".join(parts)
+
+
+def goal_rows(
+    medians: dict[Configuration, dict[str, float | None]], cold: dict[str, dict[str, object]]
+) -> list[list[str]]:
+    """The performance goals (issue 15), each figure beside its target, where measured."""
+    default, broker = Configuration(*DEFAULT), DEFAULT[0]
+    bare = medians.get(Configuration(broker, "redis", bare=True))
+    peer = medians.get(Configuration(broker, "redis", peer=True))
+    rows = []
+
+    def ratio(c: Configuration, reference: dict[str, float | None] | None) -> float | None:
+        if c not in medians or not reference or not reference["tasks_per_s"]:
+            return None
+        return medians[c]["tasks_per_s"] / reference["tasks_per_s"]
+
+    figures = [
+        (f"{', '.join(DEFAULT)} tasks/s {TIMES} bare", ratio(default, bare), ".2f", ">= 0.75"),
+        (
+            f"{broker}, redis tasks/s {TIMES} bare",
+            ratio(Configuration(broker, "redis"), bare),
+            ".2f",
+            ">= 0.9",
+        ),
+        (
+            f"{', '.join(DEFAULT)} tasks/s {TIMES} cookiecutter-django's",
+            ratio(default, peer),
+            ".2f",
+            "> 1",
+        ),
+        (
+            f"{', '.join(DEFAULT)} get p50 ms",
+            medians.get(default, {}).get("get_p50_ms"),
+            ".1f",
+            "<= 5",
+        ),
+    ]
+    if cold and "Django alone" in cold:
+        project = next(name for name in cold if name not in COLD_REFERENCES)
+        figures.append(
+            (
+                f"cold start {TIMES} Django alone",
+                cold[project]["median_s"] / cold["Django alone"]["median_s"],
+                ".2f",
+                "<= 1.3",
+            )
+        )
+    for name, value, spec, target in figures:
+        if value is not None:
+            rows.append([name, format(value, spec), target])
+    return rows
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

@@ -12,6 +12,7 @@ from conftest import TEMPLATE_DIR, run
 EXPECTED = {
     "bare Celery, redis": "bare",
     "bare Celery, rabbitmq": "bare",
+    "cookiecutter-django's settings, redis": "peer",
     "redis, django-db": "rendered",
     "redis, redis": "rendered",
     "redis, none": "rendered",
@@ -48,6 +49,8 @@ def test_the_benchmark_measures_every_configuration(tmp_path) -> None:
         assert entry["median"]["tasks_per_s"] == measured["tasks_per_s"], name
     assert document["cold_start"]["bare Celery"]["median_s"] > 0
     assert document["cold_start"]["my_project"]["median_s"] > 0
+    assert document["cold_start"]["Django alone"]["median_s"] > 0
+    assert document["cold_start"]["cookiecutter-django's settings"]["median_s"] > 0
     assert document["machine"]["cpus"] > 0
     assert document["machine"]["project_packages"]["celery"]
 
@@ -61,6 +64,9 @@ def test_the_benchmark_measures_every_configuration(tmp_path) -> None:
     assert rendered | variants | {"as rendered"} <= table_rows
     assert "| redis, none | " in completed.stdout and "| n/a | n/a |" in completed.stdout
     assert any(row.startswith('`python -c "import django') for row in table_rows)
+    # Each goal that this run measured, with its target.
+    for goal in ("tasks/s \N{MULTIPLICATION SIGN} bare", "get p50 ms", "cold start"):
+        assert any(goal in row for row in table_rows), goal
     page = results.read_text()
     assert page.startswith(f"# Benchmark results, {document['started_at'][:10]}\n")
     assert completed.stdout.strip() in page and "Machine: " in page
