@@ -18,9 +18,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from infrastructure.metrics import METRICS_PATH, QueueLengthCollector, routed_queues
 from {{ cookiecutter.project_slug }}.celery import app
 
-# Django's test client starts whitenoise, which warns that collectstatic has not run.
-pytestmark = pytest.mark.filterwarnings("ignore:No directory at:UserWarning")
-
 TOKEN = "a-token-for-the-tests"
 BROKER_AT = "{{ 'redis://127.0.0.1:{port}/0' if cookiecutter.broker == 'redis' else 'amqp://guest:guest@127.0.0.1:{port}//' }}"
 
