@@ -2,11 +2,12 @@
 
 The web process answers, rather than an exporter process of its own: it already runs
 everywhere the project runs (compose, systemd, Kubernetes), with the broker's address
-and a health check, so there is nothing more to deploy, watch or restart. The numbers
-are the broker's, not the process's, so any web process gives the same answer (sum
-over instances would count each queue once per instance: take max). Task counts and
-run times are Flower's /metrics; they come from the workers' events, which only a
-process that listens to them all can count.
+and a health check, so there is nothing more to deploy, watch or restart. A scrape holds
+one gunicorn worker for a broker round trip per queue, or METRICS_BROKER_TIMEOUT at most
+while the broker is away. The numbers are the broker's, not the process's, so any web
+process gives the same answer (a sum over instances would count each queue once per
+instance: take the max). Task counts and run times are Flower's /metrics: they come from
+the workers' events, which only a process that listens to them all can count.
 
 Off until METRICS_TOKEN is set; then /metrics wants "Authorization: Bearer <token>",
 as the site behind it is public.
