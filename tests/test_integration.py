@@ -32,6 +32,7 @@ RUN = [
 ONCE_PER: dict[str, str | None] = {
     "tests/integration/test_beat_leader.py": "scheduler",
     "tests/integration/test_connection_policy.py": None,
+    "tests/integration/test_metrics.py": "broker",
     "tests/integration/test_observability.py": None,
     "tests/integration/test_worker_stops.py": "broker",
 }

@@ -145,8 +145,12 @@ def test_each_worker_scales_on_its_own_queue_with_keda(bake, answers, tmp_path) 
         assert "replicas" not in deployments[target]["spec"], target
         [trigger] = scaled["spec"]["triggers"]
         assert trigger["type"] == answers["broker"]
-        # The Redis list, or the RabbitMQ queue, that the target's worker consumes.
-        queue = trigger["metadata"].get("listName") or trigger["metadata"].get("queueName")
+        # The Redis list, or the RabbitMQ queue, that the target's worker consumes; the
+        # list's key has the broker's global_keyprefix (settings), the project's slug.
+        list_key = trigger["metadata"].get("listName")
+        if list_key:
+            assert list_key.startswith(f"{SLUG}:"), list_key
+        queue = list_key.removeprefix(f"{SLUG}:") if list_key else trigger["metadata"]["queueName"]
         [container] = deployments[target]["spec"]["template"]["spec"]["containers"]
         assert f"--queues={queue}" in container["command"], (target, queue)
         targets[target] = queue

@@ -279,6 +279,24 @@ def test_sentry_is_imported_only_when_sentry_dsn_is_set(dsn: str, imported: str)
     assert completed.stdout.strip() == imported, completed.stderr
 
 
+@pytest.mark.parametrize(("token", "status"), [("", "404"), ("a-token", "401")])
+def test_metrics_are_served_only_when_metrics_token_is_set(token: str, status: str) -> None:
+    # Asked without a token: unset, there is no page; set, the page asks for the token.
+    code = (
+        "import django; django.setup(); from django.test import Client;"
+        "from django.test.utils import setup_test_environment; setup_test_environment();"
+        "print(Client().get('/metrics').status_code)"
+    )
+    completed = run_python(
+        "-c",
+        code,
+        DJANGO_SETTINGS_MODULE="{{ cookiecutter.project_slug }}.settings.dev",
+        METRICS_TOKEN=token,
+    )
+
+    assert completed.stdout.strip() == status, completed.stderr
+
+
 def test_an_unknown_log_format_stops_django_in_one_line() -> None:
     completed = start_django(
         DJANGO_SETTINGS_MODULE="{{ cookiecutter.project_slug }}.settings.dev",

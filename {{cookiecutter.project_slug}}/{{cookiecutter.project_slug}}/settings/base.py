@@ -44,6 +44,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: answers /health/ probes before the HTTPS redirect and the host check.
     "infrastructure.health.HealthCheckMiddleware",
+    # Then /metrics for Prometheus, for the same reason, once METRICS_TOKEN is set.
+    "infrastructure.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves /static/ from the web process itself, with far-future caching of the hashed
     # files that collectstatic writes (settings/prod.py); right after SecurityMiddleware,
@@ -280,3 +282,13 @@ if SENTRY_DSN := env_str("SENTRY_DSN"):
         environment=env_str("SENTRY_ENVIRONMENT", "production"),
         traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0),
     )
+
+# Prometheus: GET /metrics with "Authorization: Bearer <METRICS_TOKEN>" answers each queue's
+# length, read from the broker at every scrape (infrastructure/metrics.py). Empty: off,
+# /metrics is a 404. It reports the queues settings route to; METRICS_QUEUES adds those only
+# apply_async(queue=...) or a router function names (comma-separated).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_QUEUES = env_list("METRICS_QUEUES")
+# A scrape waits this long (seconds) for the broker, then answers celery_broker_up 0,
+# well within Prometheus's scrape_timeout (10 s by default).
+METRICS_BROKER_TIMEOUT = env_float("METRICS_BROKER_TIMEOUT", 3.0)
