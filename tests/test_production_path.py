@@ -52,6 +52,8 @@ SECRETS = {
     # Error reports on, as a user who sets it: every process starts with Sentry's client
     # (nothing listens there; no error is expected to be sent).
     "SENTRY_DSN": "http://public@127.0.0.1:9/1",
+    # Metrics on: the rehearsal scrapes /metrics as Prometheus would, with the token.
+    "METRICS_TOKEN": "rehearsal-metrics-token",
 }
 
 
@@ -233,6 +235,7 @@ def test_compose_stack_runs_as_declared(bake, project_python, tmp_path, stack, a
         sent_by_web(processes["worker"], processes["web"], web_port)
         results_are_readable(processes["worker"], answers)
         slow_work_reaches_its_own_workers(processes["worker-slow"], processes["worker"])
+        queues_are_scraped(web_port)
         processes["worker"].wait_for_log(r"Heartbeat from beat")
         rehearsal.run_to_end(
             ["python", "manage.py", "sendtestemail", "someone@example.com"],
@@ -245,6 +248,19 @@ def test_compose_stack_runs_as_declared(bake, project_python, tmp_path, stack, a
             processes[name].stop()
             stopped = rehearsal.probe(check, processes[name])
             assert stopped.returncode != 0, f"{name}'s health check passes with {name} stopped"
+
+
+def queues_are_scraped(web_port: int) -> None:
+    """Prometheus, with the token from .env, reads every routed queue's length from the web."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{web_port}/metrics",
+        headers={"Authorization": f"Bearer {SECRETS['METRICS_TOKEN']}"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        page = response.read().decode()
+    assert "celery_broker_up 1.0" in page, page
+    for queue in ("celery", "slow"):
+        assert f'celery_queue_length{{queue="{queue}"}}' in page, page
 
 
 def http_probe_passes(url: str) -> bool:

@@ -119,8 +119,11 @@ def silent_broker() -> Iterator[int]:
 @override_settings(METRICS_BROKER_TIMEOUT=0.5)
 @pytest.mark.parametrize("broker", ["refusing", "silent"])
 def test_a_broker_that_does_not_answer_is_reported_within_the_timeout(
-    broker: str, silent_broker: int
+    broker: str, silent_broker: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Celery prefers CELERY_BROKER_URL, when set (the README's way to run with a broker),
+    # to the URL given to the app.
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     port = silent_broker if broker == "silent" else 1  # Nothing listens on port 1.
     url = BROKER_AT.format(port=port)
     collector = QueueLengthCollector(Celery(broker=url), lambda: ["celery"])
