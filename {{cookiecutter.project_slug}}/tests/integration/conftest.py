@@ -6,6 +6,7 @@ They run against the broker in CELERY_BROKER_URL and PostgreSQL in DATABASE_URL,
 """
 
 import contextlib
+import gzip
 import os
 import re
 import signal
@@ -16,6 +17,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -266,3 +268,39 @@ def with_address(url: str, host: str, port: int) -> str:
     parts = urllib.parse.urlsplit(url)
     credentials, at, _ = parts.netloc.rpartition("@")
     return parts._replace(netloc=f"{credentials}{at}{host}:{port}").geturl()
+
+
+class RecordingServer:
+    """An HTTP server on a free loopback port that keeps the path and body of every POST.
+
+    It stands in for a service the project sends to: Sentry, an OpenTelemetry collector.
+    """
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, bytes]] = []
+        posts = self.posts
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                posts.append((self.path, body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass  # Quiet: pytest shows the test's own output.
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.port = self.server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+
+
+@pytest.fixture
+def recording_server() -> Iterator[RecordingServer]:
+    server = RecordingServer()
+    yield server
+    server.server.shutdown()

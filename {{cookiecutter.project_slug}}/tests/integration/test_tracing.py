@@ -4,11 +4,9 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ from django.conf import settings
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from .conftest import TIMEOUT, database_url_of_test_database
+from .conftest import TIMEOUT, RecordingServer, database_url_of_test_database
 from .tasks import log_line
 
 RUN_SPAN = "run/tests.integration.tasks.log_line"
@@ -24,57 +22,32 @@ RUN_SPAN = "run/tests.integration.tasks.log_line"
 QUICK_EXPORT = {"OTEL_BSP_SCHEDULE_DELAY": "100"}
 
 
-class CollectorStandIn:
-    """An HTTP server in an OpenTelemetry collector's place: keeps the spans posted to it."""
+def spans(collector: RecordingServer) -> list[tuple[str, Span]]:
+    """Each span received, with the service.name of the process that sent it."""
+    received = []
+    for path, body in list(collector.posts):
+        assert path == "/v1/traces"
+        for resource_spans in ExportTraceServiceRequest.FromString(body).resource_spans:
+            attributes = resource_spans.resource.attributes
+            [service] = [a.value.string_value for a in attributes if a.key == "service.name"]
+            for scope_spans in resource_spans.scope_spans:
+                received += [(service, span) for span in scope_spans.spans]
+    return received
 
-    def __init__(self) -> None:
-        self.bodies: list[bytes] = []
-        bodies = self.bodies
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if self.path == "/v1/traces":
-                    bodies.append(body)
-                    self.send_response(200)
-                else:
-                    self.send_response(404)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass  # Quiet: pytest shows the test's own output.
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.endpoint = f"http://127.0.0.1:{self.server.server_port}"
-
-    def spans(self) -> list[tuple[str, Span]]:
-        """Each span received, with the service.name of the process that sent it."""
-        received = []
-        for body in list(self.bodies):
-            for resource_spans in ExportTraceServiceRequest.FromString(body).resource_spans:
-                attributes = resource_spans.resource.attributes
-                [service] = [a.value.string_value for a in attributes if a.key == "service.name"]
-                for scope_spans in resource_spans.scope_spans:
-                    received += [(service, span) for span in scope_spans.spans]
-        return received
-
-    def wait_for_span(self, name: str) -> None:
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:
-            if any(span.name == name for _, span in self.spans()):
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"no {name!r} span in {[s.name for _, s in self.spans()]}")
+def wait_for_span(collector: RecordingServer, name: str) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        if any(span.name == name for _, span in spans(collector)):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"no {name!r} span in {[s.name for _, s in spans(collector)]}")
 
 
 @pytest.fixture
-def collector() -> Iterator[CollectorStandIn]:
-    stand_in = CollectorStandIn()
-    yield stand_in
-    stand_in.server.shutdown()
+def collector(recording_server) -> RecordingServer:
+    """An OpenTelemetry collector's stand-in: OTEL_EXPORTER_OTLP_ENDPOINT is its URL."""
+    return recording_server
 
 
 @pytest.fixture
@@ -93,7 +66,7 @@ def web(collector, tmp_path: Path) -> Iterator[str]:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.integration.web_settings",
             "DATABASE_URL": database_url_of_test_database(),
-            "OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
             **QUICK_EXPORT,
         },
         stdout=log.open("ab"),
@@ -125,19 +98,19 @@ def test_one_trace_runs_from_the_request_to_the_task_it_sent(start_worker, colle
     worker = start_worker(
         "tracing",
         queue="tracing",
-        OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint,
+        OTEL_EXPORTER_OTLP_ENDPOINT=collector.url,
         OTEL_SERVICE_NAME="traced-worker",
         **QUICK_EXPORT,
     )
     with urllib.request.urlopen(f"{web}/send-task/?queue=tracing", timeout=TIMEOUT) as response:
         task_id = response.read().decode()
-    collector.wait_for_span(RUN_SPAN)
+    wait_for_span(collector, RUN_SPAN)
     worker.stop()
 
-    spans = collector.spans()
-    [(web_service, request)] = [(n, s) for n, s in spans if s.kind == Span.SPAN_KIND_SERVER]
-    [(sender, publish)] = [(n, s) for n, s in spans if s.kind == Span.SPAN_KIND_PRODUCER]
-    [(runner, run)] = [(n, s) for n, s in spans if s.kind == Span.SPAN_KIND_CONSUMER]
+    received = spans(collector)
+    [(web_service, request)] = [(n, s) for n, s in received if s.kind == Span.SPAN_KIND_SERVER]
+    [(sender, publish)] = [(n, s) for n, s in received if s.kind == Span.SPAN_KIND_PRODUCER]
+    [(runner, run)] = [(n, s) for n, s in received if s.kind == Span.SPAN_KIND_CONSUMER]
     assert request.name == "GET send-task/"
     assert publish.name == "apply_async/tests.integration.tasks.log_line"
     assert run.name == RUN_SPAN
@@ -160,14 +133,14 @@ def test_a_stopping_worker_sends_the_spans_it_still_holds(start_worker, collecto
     worker = start_worker(
         "tracing-stop",
         queue="tracing-stop",
-        OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint,
-        # Nothing would leave before the worker stops, but for the flush at the stop.
+        OTEL_EXPORTER_OTLP_ENDPOINT=collector.url,
+        # Ten minutes: only the flush as the pool process exits can send the span now.
         OTEL_BSP_SCHEDULE_DELAY="600000",
     )
     result = log_line.apply_async(("traced until the stop",), queue="tracing-stop")
     worker.wait_for_log(rf"\[{result.id}\] succeeded")
-    assert not collector.spans()
+    assert not spans(collector)
     worker.stop()
 
-    [(service, run)] = collector.spans()
+    [(service, run)] = spans(collector)
     assert (service, run.name) == ("{{ cookiecutter.project_slug }}-worker", RUN_SPAN)
