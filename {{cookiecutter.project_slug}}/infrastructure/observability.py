@@ -60,10 +60,10 @@ def trace_web_process() -> None:
     if start_tracing("web"):
         from opentelemetry.instrumentation.django import DjangoInstrumentor
 
-        # Health probes, every few seconds from each orchestrator, would bury the real
+        # Health probes and Prometheus's scrapes, every few seconds, would bury the real
         # requests; the standard variables, when set, choose instead.
         excluded = os.environ.get("OTEL_PYTHON_DJANGO_EXCLUDED_URLS") or os.environ.get(
-            "OTEL_PYTHON_EXCLUDED_URLS", "/health/"
+            "OTEL_PYTHON_EXCLUDED_URLS", "/health/,/metrics"
         )
         DjangoInstrumentor().instrument(excluded_urls=excluded)
 

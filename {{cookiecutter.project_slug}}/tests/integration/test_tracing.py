@@ -1,20 +1,14 @@
 """With OTEL_EXPORTER_OTLP_ENDPOINT set, one trace runs from a request to the task it sent."""
 
-import os
-import re
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from .conftest import TIMEOUT, RecordingServer, database_url_of_test_database
+from .conftest import TIMEOUT, RecordingServer, Web
 from .tasks import log_line
 
 RUN_SPAN = "run/tests.integration.tasks.log_line"
@@ -51,47 +45,16 @@ def collector(recording_server) -> RecordingServer:
 
 
 @pytest.fixture
-def web(collector, tmp_path: Path) -> Iterator[str]:
-    """gunicorn as the Dockerfile runs it, tracing, with the URL that sends a task."""
-    log = tmp_path / "web.log"
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "gunicorn", "{{ cookiecutter.project_slug }}.wsgi"),
-            *("--bind=127.0.0.1:0", "--access-logfile=-"),
-            # Its default socket path is one per user: another gunicorn may hold it.
-            "--no-control-socket",
-        ],
-        cwd=settings.BASE_DIR,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tests.integration.web_settings",
-            "DATABASE_URL": database_url_of_test_database(),
-            "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
-            **QUICK_EXPORT,
-        },
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
+def web(collector, tmp_path: Path) -> Iterator[Web]:
+    """gunicorn, tracing, with the URL that sends a task."""
+    web = Web(
+        tmp_path / "gunicorn.log",
+        DJANGO_SETTINGS_MODULE="tests.integration.web_settings",
+        OTEL_EXPORTER_OTLP_ENDPOINT=collector.url,
+        **QUICK_EXPORT,
     )
-    try:
-        url = wait_until_it_serves(process, log)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=TIMEOUT)
-
-
-def wait_until_it_serves(process: subprocess.Popen, log: Path) -> str:
-    """The address gunicorn listens at (port 0: one the system chose), once it answers."""
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline and process.poll() is None:
-        if match := re.search(r"Listening at: (http://\S+)", log.read_text()):
-            try:
-                with urllib.request.urlopen(f"{match[1]}/health/", timeout=TIMEOUT):
-                    return match[1]
-            except OSError:
-                pass  # The master listens; its worker has not started yet.
-        time.sleep(0.1)
-    raise AssertionError(f"gunicorn did not serve:\n{log.read_text()[-3000:]}")
+    yield web
+    web.stop()
 
 
 def test_one_trace_runs_from_the_request_to_the_task_it_sent(start_worker, collector, web) -> None:
@@ -102,8 +65,8 @@ def test_one_trace_runs_from_the_request_to_the_task_it_sent(start_worker, colle
         OTEL_SERVICE_NAME="traced-worker",
         **QUICK_EXPORT,
     )
-    with urllib.request.urlopen(f"{web}/send-task/?queue=tracing", timeout=TIMEOUT) as response:
-        task_id = response.read().decode()
+    status, task_id = web.get("/send-task/?queue=tracing")
+    assert status == 200, task_id
     wait_for_span(collector, RUN_SPAN)
     worker.stop()
 
