@@ -71,6 +71,7 @@ def test_one_trace_runs_from_the_request_to_the_task_it_sent(start_worker, colle
     worker.stop()
 
     received = spans(collector)
+    # One server span: the /health/ requests that waited for gunicorn to start are not traced.
     [(web_service, request)] = [(n, s) for n, s in received if s.kind == Span.SPAN_KIND_SERVER]
     [(sender, publish)] = [(n, s) for n, s in received if s.kind == Span.SPAN_KIND_PRODUCER]
     [(runner, run)] = [(n, s) for n, s in received if s.kind == Span.SPAN_KIND_CONSUMER]
