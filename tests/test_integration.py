@@ -34,6 +34,7 @@ ONCE_PER: dict[str, str | None] = {
     "tests/integration/test_connection_policy.py": None,
     "tests/integration/test_metrics.py": "broker",
     "tests/integration/test_observability.py": None,
+    "tests/integration/test_tracing.py": None,
     "tests/integration/test_worker_stops.py": "broker",
 }
 

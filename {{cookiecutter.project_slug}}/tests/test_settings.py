@@ -297,6 +297,33 @@ def test_metrics_are_served_only_when_metrics_token_is_set(token: str, status: s
     assert completed.stdout.strip() == status, completed.stderr
 
 
+# Where each process starts tracing: web servers import wsgi.py or asgi.py, pool processes
+# receive worker_process_init.
+TRACING_STARTS = {
+    "wsgi": "import {{ cookiecutter.project_slug }}.wsgi",
+    "asgi": "import {{ cookiecutter.project_slug }}.asgi",
+    "pool-process": (
+        "import django; django.setup(); from celery.signals import worker_process_init; "
+        "worker_process_init.send(sender=None)"
+    ),
+}
+
+
+@pytest.mark.parametrize(("endpoint", "imported"), [("", "False"), ("http://127.0.0.1:9", "True")])
+@pytest.mark.parametrize("start", TRACING_STARTS.values(), ids=TRACING_STARTS.keys())
+def test_opentelemetry_is_imported_only_when_an_endpoint_is_set(
+    start: str, endpoint: str, imported: str
+) -> None:
+    completed = run_python(
+        "-c",
+        f"{start}; import sys; print(any(m.startswith('opentelemetry') for m in sys.modules))",
+        DJANGO_SETTINGS_MODULE="{{ cookiecutter.project_slug }}.settings.dev",
+        OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
+    )
+
+    assert completed.stdout.strip() == imported, completed.stderr
+
+
 def test_an_unknown_log_format_stops_django_in_one_line() -> None:
     completed = start_django(
         DJANGO_SETTINGS_MODULE="{{ cookiecutter.project_slug }}.settings.dev",

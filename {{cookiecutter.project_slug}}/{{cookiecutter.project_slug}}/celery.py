@@ -11,10 +11,12 @@ from celery.signals import (
     before_task_publish,
     task_postrun,
     task_prerun,
+    worker_process_init,
+    worker_process_shutdown,
     worker_shutting_down,
 )
 
-from infrastructure import receivers
+from infrastructure import observability, receivers
 from infrastructure.beat_leader import wait_to_lead
 from infrastructure.flower_auth import refuse_flower_without_basic_auth
 from infrastructure.liveness import LivenessFile
@@ -55,3 +57,7 @@ worker_shutting_down.connect(receivers.hand_back_tasks_at_the_stop_deadline)
 # does around each request.
 task_prerun.connect(receivers.close_old_connections)
 task_postrun.connect(receivers.close_old_connections)
+
+# Trace tasks when OTEL_EXPORTER_OTLP_ENDPOINT is set: in each pool process, after the fork.
+worker_process_init.connect(observability.trace_worker_process)
+worker_process_shutdown.connect(observability.flush_traces)

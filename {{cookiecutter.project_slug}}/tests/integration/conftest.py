@@ -6,6 +6,7 @@ They run against the broker in CELERY_BROKER_URL and PostgreSQL in DATABASE_URL,
 """
 
 import contextlib
+import gzip
 import os
 import re
 import signal
@@ -14,8 +15,11 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -266,3 +270,91 @@ def with_address(url: str, host: str, port: int) -> str:
     parts = urllib.parse.urlsplit(url)
     credentials, at, _ = parts.netloc.rpartition("@")
     return parts._replace(netloc=f"{credentials}{at}{host}:{port}").geturl()
+
+
+class RecordingServer:
+    """An HTTP server on a free loopback port that keeps the path and body of every POST.
+
+    It stands in for a service the project sends to: Sentry, an OpenTelemetry collector.
+    """
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, bytes]] = []
+        posts = self.posts
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                posts.append((self.path, body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass  # Quiet: pytest shows the test's own output.
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.port = self.server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+
+
+@pytest.fixture
+def recording_server() -> Iterator[RecordingServer]:
+    server = RecordingServer()
+    yield server
+    server.server.shutdown()
+
+
+class Web:
+    """gunicorn serving the project on a free port of 127.0.0.1, as the image's CMD runs it."""
+
+    def __init__(self, log_path: Path, **environment: str) -> None:
+        with socket.socket() as free:
+            free.bind(("127.0.0.1", 0))
+            self.url = f"http://127.0.0.1:{free.getsockname()[1]}"
+        self.log_path = log_path
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "{{ cookiecutter.project_slug }}.wsgi"],
+            cwd=settings.BASE_DIR,
+            env={
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "{{ cookiecutter.project_slug }}.settings.test",
+                # No control socket: its default path is one per user, and another
+                # gunicorn may hold it.
+                "GUNICORN_CMD_ARGS": (
+                    f"--bind={self.url.removeprefix('http://')} --workers=1 --no-control-socket"
+                ),
+                **environment,
+            },
+            stdout=log_path.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.wait_until_it_answers()
+
+    def wait_until_it_answers(self) -> None:
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                with urllib.request.urlopen(f"{self.url}/health/", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"gunicorn did not answer:\n{self.log_path.read_text()[-3000:]}")
+
+    def get(self, path: str, token: str | None = None) -> tuple[int, str]:
+        request = urllib.request.Request(self.url + path)
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=STOP_TIMEOUT)

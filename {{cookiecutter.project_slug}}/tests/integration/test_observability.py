@@ -1,70 +1,37 @@
 """Switched on by their variables, errors reach Sentry and log lines turn to JSON."""
 
-import gzip
 import json
 import re
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
-
-from .conftest import TIMEOUT
+from .conftest import TIMEOUT, RecordingServer
 from .tasks import fail, log_line
 
 
-class SentryStandIn:
-    """An HTTP server in Sentry's place: keeps every envelope a Sentry client posts."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[str] = []
-        envelopes = self.envelopes
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if self.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
-                envelopes.append(body.decode())
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass  # Quiet: pytest shows the test's own output.
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.dsn = f"http://public@127.0.0.1:{self.server.server_port}/1"
-
-    def events(self) -> Iterator[dict]:
-        """The error events received: an envelope is a header line, then item lines."""
-        for envelope in self.envelopes:
-            for line in envelope.splitlines():
-                item = json.loads(line)
-                if "exception" in item:
-                    yield item
+def sentry_events(sentry: RecordingServer) -> Iterator[dict]:
+    """The error events received: an envelope is a header line, then item lines."""
+    for _, envelope in sentry.posts:
+        for line in envelope.decode().splitlines():
+            item = json.loads(line)
+            if "exception" in item:
+                yield item
 
 
-@pytest.fixture
-def sentry() -> Iterator[SentryStandIn]:
-    stand_in = SentryStandIn()
-    yield stand_in
-    stand_in.server.shutdown()
-
-
-def test_a_task_that_fails_is_reported_to_sentry(start_worker, sentry) -> None:
-    worker = start_worker("sentry", queue="sentry", SENTRY_DSN=sentry.dsn)
+def test_a_task_that_fails_is_reported_to_sentry(start_worker, recording_server) -> None:
+    sentry = recording_server
+    dsn = f"http://public@127.0.0.1:{sentry.port}/1"
+    worker = start_worker("sentry", queue="sentry", SENTRY_DSN=dsn)
     message = f"failed on purpose {uuid.uuid4()}"
     result = fail.apply_async((message,), queue="sentry")
 
     deadline = time.monotonic() + TIMEOUT
-    while not list(sentry.events()) and time.monotonic() < deadline:
+    while not list(sentry_events(sentry)) and time.monotonic() < deadline:
         time.sleep(0.2)
     worker.stop()
 
-    [event] = sentry.events()
+    [event] = sentry_events(sentry)
     [error] = event["exception"]["values"]
     assert (error["type"], error["value"]) == ("RuntimeError", message)
     assert event["transaction"] == "tests.integration.tasks.fail"
