@@ -361,3 +361,47 @@ def console_commands(block: str) -> list[tuple[str, str]]:
             command, output = commands[-1]
             commands[-1] = (command, output + line + "\n")
     return commands
+
+
+class HttpSink:
+    """An HTTP server on loopback that answers every POST with 200 and keeps its body.
+
+    Stands in for an OpenTelemetry collector (OTLP over HTTP posts protobuf to
+    /v1/traces): the bytes hold each span's service name as plain text.
+    """
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        sink = self
+        self.posts: list[tuple[str, bytes]] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                sink.posts.append((self.path, body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass  # Quiet: the test reads self.posts.
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def received(self, path: str, text: bytes, timeout: float = TIMEOUT) -> bool:
+        """Whether a POST to `path` whose body contains `text` arrives within `timeout`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(p == path and text in body for p, body in list(self.posts)):
+                return True
+            time.sleep(0.2)
+        return False
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -175,13 +175,20 @@ def test_compose_stack_runs_as_declared(bake, project_python, tmp_path, stack, a
     urls = own_services(answers, stack)
     sink = rehearsal.SmtpSink()
     stack.callback(sink.close)
+    collector = rehearsal.HttpSink()  # OpenTelemetry's, for the traces of web and workers.
+    stack.callback(collector.close)
     web_port, flower_port = free_port(), free_port()
 
     # .env as the README says: .env.compose.example with the blanks filled in, and plain
     # HTTP allowed, as the README suggests for trying the stack on http://127.0.0.1.
     variables = rehearsal.filled(
         rehearsal.env_file(project / ".env.compose.example"),
-        {**SECRETS, "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}"},
+        {
+            **SECRETS,
+            "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.port}",
+            "OTEL_EXPORTER_OTLP_HEADERS": "api-key=rehearsal",
+        },
     )
     variables |= {"DJANGO_SECURE_SSL_REDIRECT": "false", "WEB_PORT": str(web_port)}
     services = rehearsal.compose_services(project, variables)
@@ -236,6 +243,9 @@ def test_compose_stack_runs_as_declared(bake, project_python, tmp_path, stack, a
         results_are_readable(processes["worker"], answers)
         slow_work_reaches_its_own_workers(processes["worker-slow"], processes["worker"])
         queues_are_scraped(web_port)
+        # The request that sent a task, and the task, traced by the web and the worker.
+        for role in ("web", "worker"):
+            assert collector.received("/v1/traces", f"{SLUG}-{role}".encode()), role
         processes["worker"].wait_for_log(r"Heartbeat from beat")
         rehearsal.run_to_end(
             ["python", "manage.py", "sendtestemail", "someone@example.com"],
