@@ -95,6 +95,7 @@ RESERVED_SLUGS: Final = frozenset(
         "flower",
         "git",
         "gitdb",
+        "google",
         "gunicorn",
         "humanize",
         "idna",
@@ -104,6 +105,7 @@ RESERVED_SLUGS: Final = frozenset(
         "markdown_it",
         "markupsafe",
         "mdurl",
+        "opentelemetry",
         "packaging",
         "pluggy",
         "prometheus_client",
@@ -145,6 +147,7 @@ RESERVED_SLUGS: Final = frozenset(
         "watchfiles",
         "wcwidth",
         "whitenoise",
+        "wrapt",
         "yaml",
     }
 )

@@ -21,8 +21,11 @@ def test_progress_is_visible_while_the_task_runs(worker) -> None:
     seen = []
     deadline = time.monotonic() + TIMEOUT
     while not result.ready() and time.monotonic() < deadline:
-        if result.state == "PROGRESS":
-            seen.append(result.info["done"])
+        # One read for the state and its info: read apart (result.state, then
+        # result.info), the task may end in between, and the info be its result.
+        meta = result.backend.get_task_meta(result.id)
+        if meta["status"] == "PROGRESS":
+            seen.append(meta["result"]["done"])
         time.sleep(0.1)
 
     assert result.get(timeout=TIMEOUT) == {"done": 20, "total": 20}
