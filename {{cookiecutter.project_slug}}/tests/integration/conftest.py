@@ -101,9 +101,15 @@ class CeleryProcess:
         self.process.terminate()
 
     def stop(self) -> None:
-        """Warm shutdown (SIGTERM), then SIGKILL if it does not exit in time."""
+        """Warm shutdown (SIGTERM), then SIGKILL if it does not exit in time.
+
+        SIGTERM goes to the main process only, as supervisors send it: Celery's pool
+        processes die of SIGTERM, so one sent to the whole group would kill a task
+        between its last write and its acknowledgement, and its message would be
+        redelivered to run again (seen in CI, in the next test).
+        """
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.terminate()
             try:
                 # Idle processes exit within a second or two; seen under load: a beat
                 # that took a minute, which would only slow the run down.
