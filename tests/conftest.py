@@ -19,6 +19,9 @@ from tooling import projects
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 PROJECT_TEMPLATE = "{{cookiecutter.project_slug}}"
+# Where this machine's shells find the certificate authorities they trust (its proxy's):
+# a user's minimal shell here carries them, for uv to reach PyPI.
+TRUST = {name: os.environ[name] for name in ("SSL_CERT_FILE", "SSL_CERT_DIR") if name in os.environ}
 
 
 # Minutes each, against real services: started first, so the quick tests fill the gaps.

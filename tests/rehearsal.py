@@ -93,22 +93,26 @@ def unit_file(path: Path, instance: str = "") -> dict[str, list[str]]:
 
 @dataclass
 class Dockerfile:
-    """The final stage of a Dockerfile: its ENV, RUN after the code is copied, WORKDIR, CMD."""
+    """A stage of a Dockerfile: its ENV, RUN after the code is copied, WORKDIR, CMD."""
 
+    name: str | None = None
     env: dict[str, str] = field(default_factory=dict)
     runs: list[str] = field(default_factory=list)
     workdir: str = "/"
     cmd: list[str] = field(default_factory=list)
 
     @classmethod
-    def read(cls, path: Path) -> Dockerfile:
+    def read(cls, path: Path, name: str | None = None) -> Dockerfile:
+        """The stage called `name` (FROM ... AS name), or the last one."""
         text = re.sub(r"\\\n\s*", " ", path.read_text())
         stage = cls()
         code_copied = False
         for line in text.splitlines():
             instruction, _, rest = line.strip().partition(" ")
             if instruction == "FROM":
-                stage, code_copied = cls(), False
+                if name and stage.name == name:
+                    break
+                stage, code_copied = cls(name=rest.partition(" AS ")[2] or None), False
             elif instruction == "ENV":
                 stage.env.update(pair.split("=", 1) for pair in shlex.split(rest))
             elif instruction == "WORKDIR":
@@ -119,6 +123,8 @@ class Dockerfile:
                 stage.runs.append(rest)
             elif instruction == "CMD":
                 stage.cmd = yaml.safe_load(rest)
+        if name and stage.name != name:
+            raise ValueError(f"{path} has no stage {name}")
         return stage
 
 

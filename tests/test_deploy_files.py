@@ -95,7 +95,6 @@ def test_hadolint_finds_nothing_in_the_dockerfile(bake, answers) -> None:
 def test_the_image_runs_unprivileged_with_a_health_check_and_no_secret(bake, answers) -> None:
     dockerfile = (bake(**answers) / "Dockerfile").read_text()
 
-    assert "--requirements /build/pyproject.toml" in dockerfile
     assert re.search(r"^USER 10001:10001$", dockerfile, re.MULTILINE)
     assert 'CMD ["python", "-m", "infrastructure.health", "web-alive"]' in dockerfile
     # collectstatic's placeholders, on its RUN line: never a value in the image's ENV.

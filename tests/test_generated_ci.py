@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 import rehearsal
-from conftest import commit_all, find_python, git
+from conftest import TRUST, commit_all, find_python, git
 from tooling.services import postgres_database, rabbitmq_vhost, redis_database
 from upgrading import customise, generated, move_the_template_on
 
@@ -55,6 +55,7 @@ def run_job(workflow: dict, name: str, clone: Path) -> list[str]:
             "HOME": os.environ["HOME"],  # pip's cache, as a runner's cache action keeps.
             "CI": "true",
             "GITHUB_ACTIONS": "true",
+            **TRUST,  # This machine's network, not a runner's.
         }
         for key, value in (job.get("env") or {}).items():
             env[key] = own_service(str(value), stack) if "://" in str(value) else str(value)

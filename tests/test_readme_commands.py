@@ -14,7 +14,16 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import rehearsal
-from conftest import TEMPLATE_DIR, commit_all, find_python, free_port, git, run, wait_for_page
+from conftest import (
+    TEMPLATE_DIR,
+    TRUST,
+    commit_all,
+    find_python,
+    free_port,
+    git,
+    run,
+    wait_for_page,
+)
 from tooling.processes import background
 from tooling.services import redis_database
 from upgrading import fetched_from
@@ -24,7 +33,7 @@ README_REDIS = "redis://localhost:6379/0"
 
 def minimal_environment(home: Path, **variables: str) -> dict[str, str]:
     """What a new user's shell has: a PATH without the project, a HOME, what they set."""
-    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), **variables}
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), **TRUST, **variables}
 
 
 def test_generate_starts_the_project_and_its_test_and_template_check_commands_pass(
