@@ -24,12 +24,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import redis
@@ -58,6 +61,12 @@ VARIANTS: tuple[tuple[str, str], ...] = (
     ("CELERY_TASK_TRACK_STARTED", "true"),  # A STARTED state: one more result write.
     ("CELERY_TASK_LOGS", "false"),  # No log line per task received and succeeded.
     ("CELERY_WORKER_PREFETCH_MULTIPLIER", "4"),  # Messages reserved per pool process.
+    # The observability switches, each off until set (README: "Errors, traces and logs").
+    ("DJANGO_LOG_FORMAT", "json"),  # JSON log lines carrying the task's id and name.
+    # Sentry's Django and Celery integrations; a successful task sends nothing.
+    ("SENTRY_DSN", "http://key@127.0.0.1:9/1"),
+    # A span per task, exported to the stand-in collector that the run starts there.
+    ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
 )
 
 # Identical for bare and rendered workers; INFO as in the rendered systemd unit and compose.
@@ -250,6 +259,41 @@ def prepare(configurations: list[Configuration], run_dir: Path, stack: ExitStack
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(migrate, rendered))
     return setup
+
+
+class Collector(BaseHTTPRequestHandler):
+    """Stands in for an OpenTelemetry collector: accepts every OTLP/HTTP export."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # One line per export would drown the run's own.
+
+
+@contextmanager
+def collector_for(configurations: list[Configuration]) -> Iterator[None]:
+    """Serve the OTLP endpoint that a configuration exports to, for the whole run."""
+    endpoints = {
+        value
+        for c in configurations
+        for key, value in c.overrides
+        if key == "OTEL_EXPORTER_OTLP_ENDPOINT"
+    }
+    with ExitStack() as stack:
+        for endpoint in endpoints:
+            address = urllib.parse.urlsplit(endpoint)
+            try:
+                server = ThreadingHTTPServer((address.hostname, address.port), Collector)
+            except OSError as error:
+                raise BenchmarkError(f"cannot serve {endpoint} for the traces: {error}") from None
+            stack.callback(server.server_close)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            stack.callback(server.shutdown)
+        yield
 
 
 @contextmanager
@@ -566,6 +610,7 @@ def benchmark(args: argparse.Namespace) -> int:
     try:
         with ExitStack() as stack:
             setup = prepare(configurations, run_dir, stack)
+            stack.enter_context(collector_for(configurations))
             cold = None
             if Configuration(*DEFAULT) in configurations:
                 log(f"cold start: {args.cold_start_runs} runs")
