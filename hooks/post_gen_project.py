@@ -46,6 +46,8 @@ KEPT_ONLY_FOR: Final[dict[str, tuple[str | tuple[str, ...], frozenset[object]]]]
     "tests/integration/test_result_backend_redis.py": ("result_backend", frozenset({"redis"})),
     "tests/integration/test_beat_database.py": ("scheduler", frozenset({"database"})),
     "tests/integration/test_flower.py": ("use_flower", frozenset({True})),
+    # With RabbitMQ each process has its own cache: nothing shared to test.
+    "tests/integration/test_cache.py": ("broker", frozenset({"redis"})),
     "infrastructure/celery_task_backend.py": ("django_version", frozenset({"6.0"})),
     "infrastructure/tests/test_celery_task_backend.py": ("django_version", frozenset({"6.0"})),
     "base/django_tasks.py": ("django_version", frozenset({"6.0"})),

@@ -104,8 +104,19 @@ def test_the_template_update_job_passes_on_a_customised_project_and_tells_of_a_n
     assert git(clone, "status", "--porcelain") == ""
 
 
-def test_gitlab_runs_the_same_template_update(bake) -> None:
-    github = workflow_of(bake())["jobs"]["template-update"]["steps"]
+def test_gitlab_runs_the_same_steps(bake) -> None:
+    github = {
+        name: [step["run"] for step in job["steps"] if "run" in step]
+        for name, job in workflow_of(bake())["jobs"].items()
+    }
     gitlab = yaml.safe_load((bake(ci="gitlab") / ".gitlab-ci.yml").read_text())
 
-    assert gitlab["template-update"]["script"] == [step["run"] for step in github if "run" in step]
+    # GitLab installs in every job's before_script; GitHub, in a step of each job.
+    assert gitlab["default"]["before_script"] == ["scripts/install"]
+    installed = {name: steps[1:] for name, steps in github.items() if steps[0] == "scripts/install"}
+    assert (
+        gitlab["lint"]["script"] + gitlab["unit-tests"]["script"]
+        == (installed["lint-and-unit-tests"])
+    )
+    assert gitlab["integration-tests"]["script"] == installed["integration-tests"]
+    assert gitlab["template-update"]["script"] == github["template-update"]

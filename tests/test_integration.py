@@ -31,6 +31,7 @@ RUN = [
 # to keep CI under 15 minutes.
 ONCE_PER: dict[str, str | None] = {
     "tests/integration/test_beat_leader.py": "scheduler",
+    "tests/integration/test_cache.py": "broker",
     "tests/integration/test_connection_policy.py": None,
     "tests/integration/test_metrics.py": "broker",
     "tests/integration/test_observability.py": None,

@@ -8,13 +8,18 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
+from django.test import override_settings
 
 from {{ cookiecutter.project_slug }}.celery import app
 
+LOCAL_CACHE = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 
 @pytest.fixture(autouse=True)
-def tasks_run_inline(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Unit tests run tasks inline, as development does without a broker, always.
+def as_without_a_broker(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Unit tests run as development does without a broker, always: tasks run inline, and
+    the cache is this process's own.
 
     So they test the same thing on every machine, even with CELERY_BROKER_URL set in .env
     or the shell. The integration tests (tests/integration/) use that broker.
@@ -24,7 +29,9 @@ def tasks_run_inline(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     inline = app.conf.task_always_eager
     app.conf.task_always_eager = True
-    yield
+    with override_settings(CACHES=LOCAL_CACHE):
+        cache.clear()  # What an earlier test left: local memory outlives the override.
+        yield
     app.conf.task_always_eager = inline
 
 

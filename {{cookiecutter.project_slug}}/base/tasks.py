@@ -1,6 +1,7 @@
 """Example tasks, each showing one practice. Celery names them base.tasks.<function>."""
 
 import contextlib
+import datetime
 import http.client
 import ipaddress
 import json
@@ -13,6 +14,7 @@ import urllib.parse
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -169,6 +171,29 @@ def send_welcome_email(user_id: int) -> bool:
         return False
     user.email_user("Welcome", f"Hello {user.get_username()}, your account is ready.")
     return True
+
+
+@shared_task
+def count_signups(day: str) -> int | None:
+    """Count the users who joined on a day (YYYY-MM-DD), one run per day at a time.
+
+    Use this shape for work that must not run twice at once: a report that a person and
+    beat both ask for, an import clicked twice. cache.add() sets the lock only where it
+    is absent, in one step, so exactly one run holds it; a copy sent meanwhile returns
+    None at once. The lock expires after the hard time limit, should its worker die
+    holding it. The count stays in the cache for a day, for pages to show without a query.
+    """
+    lock = f"count_signups:{day}:lock"
+    if not cache.add(lock, "held", timeout=settings.CELERY_TASK_TIME_LIMIT):
+        logger.info("Signups of %s are being counted by another run; not counting again", day)
+        return None
+    try:
+        joined = get_user_model().objects.filter(date_joined__date=datetime.date.fromisoformat(day))
+        count = joined.count()
+        cache.set(f"count_signups:{day}", count, timeout=24 * 3600)
+        return count
+    finally:
+        cache.delete(lock)
 
 
 @shared_task

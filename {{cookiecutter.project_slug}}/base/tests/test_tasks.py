@@ -7,11 +7,13 @@ import pytest
 from celery import chain, group
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
+from django.core.cache import cache
 from django.utils import timezone
 
 from base.tasks import (
     add,
     clear_expired_sessions,
+    count_signups,
     heartbeat,
     long_running_job,
     mul,
@@ -66,3 +68,20 @@ def test_clear_expired_sessions_keeps_live_sessions() -> None:
     clear_expired_sessions.delay().get()
 
     assert list(Session.objects.values_list("session_key", flat=True)) == [live.session_key]
+
+
+def test_count_signups_counts_and_skips_while_another_run_holds_the_lock(
+    django_user_model,
+) -> None:
+    django_user_model.objects.create_user("ada")
+    today = timezone.localdate().isoformat()
+    lock = f"count_signups:{today}:lock"
+
+    assert cache.add(lock, "held")  # As another run would, at the same time.
+    assert count_signups.delay(today).get() is None
+    assert cache.get(f"count_signups:{today}") is None
+    cache.delete(lock)
+
+    assert count_signups.delay(today).get() == 1
+    assert cache.get(f"count_signups:{today}") == 1
+    assert cache.add(lock, "held")  # The run let go of the lock.

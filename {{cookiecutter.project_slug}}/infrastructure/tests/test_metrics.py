@@ -131,6 +131,8 @@ def test_a_broker_that_does_not_answer_is_reported_within_the_timeout(
     started = time.monotonic()
     metrics = {family.name: family.samples for family in collector.collect()}
 
-    assert time.monotonic() - started < 2
+    # Within the timeout, give or take a loaded machine; without it, a silent broker would
+    # hold the scrape until the kernel gave up on the connection, minutes later.
+    assert time.monotonic() - started < 10
     assert list(metrics) == ["celery_broker_up"]  # No queue lengths: none was read.
     assert metrics["celery_broker_up"][0].value == 0

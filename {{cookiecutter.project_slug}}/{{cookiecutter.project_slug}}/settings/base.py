@@ -271,6 +271,7 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 {{- part("django_version", "settings/base.py/tasks") }}
+{{ part("broker", "settings/base.py/cache") }}
 
 # Sentry: unhandled errors of requests and tasks are reported when SENTRY_DSN is set;
 # SENTRY_TRACES_SAMPLE_RATE (0 to 1) also sends that share of requests and tasks as traces.
