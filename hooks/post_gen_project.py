@@ -46,6 +46,7 @@ KEPT_ONLY_FOR: Final[dict[str, tuple[str | tuple[str, ...], frozenset[object]]]]
     "tests/integration/test_result_backend_redis.py": ("result_backend", frozenset({"redis"})),
     "tests/integration/test_beat_database.py": ("scheduler", frozenset({"database"})),
     "tests/integration/test_flower.py": ("use_flower", frozenset({True})),
+    "users": ("user_model", frozenset({"custom"})),
     # With RabbitMQ each process has its own cache: nothing shared to test.
     "tests/integration/test_cache.py": ("broker", frozenset({"redis"})),
     "infrastructure/celery_task_backend.py": ("django_version", frozenset({"6.0"})),

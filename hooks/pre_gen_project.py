@@ -31,6 +31,7 @@ from typing import Final
 CHOICES: Final[dict[str, tuple[str, ...]]] = {
     "python_version": ("3.12", "3.13", "3.11"),
     "django_version": ("5.2", "6.0"),
+    "user_model": ("custom", "django"),
     "broker": ("redis", "rabbitmq"),
     "result_backend": ("django-db", "redis", "none"),
     "scheduler": ("database", "file"),
@@ -55,6 +56,7 @@ RESERVED_SLUGS: Final = frozenset(
         "infrastructure",
         "test",
         "tests",
+        "users",
         # Installed into every virtualenv by `python -m venv` (setuptools up to 3.11).
         "pip",
         "pkg_resources",
@@ -143,6 +145,7 @@ RESERVED_SLUGS: Final = frozenset(
         "tzdata",
         "tzlocal",
         "urllib3",
+        "uv",
         "vine",
         "watchfiles",
         "wcwidth",
@@ -399,6 +402,7 @@ VALIDATORS: Final[dict[str, Callable[[object], str | None]]] = {
     "timezone": validate_timezone,
     "python_version": validate_choice("python_version"),
     "django_version": validate_choice("django_version"),
+    "user_model": validate_choice("user_model"),
     "broker": validate_choice("broker"),
     "result_backend": validate_choice("result_backend"),
     "scheduler": validate_choice("scheduler"),

@@ -19,7 +19,8 @@ from pathlib import Path
 import yaml
 
 import rehearsal
-from conftest import TRUST, commit_all, find_python, git
+from conftest import TRUST, commit_all, find_python, git, run
+from tooling.projects import UV, venv_key
 from tooling.services import postgres_database, rabbitmq_vhost, redis_database
 from upgrading import customise, generated, move_the_template_on
 
@@ -87,6 +88,10 @@ def test_the_template_update_job_passes_on_a_customised_project_and_tells_of_a_n
 ) -> None:
     project = generated(template_repository, tmp_path / "generated")
     customise(project)
+    # Committed with the rest, as its first scripts/install wrote it.
+    python = find_python(venv_key(project)[0])
+    run([UV, "lock", "--quiet", "--python", python], cwd=project)
+    commit_all(project, "uv.lock")
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "--quiet", "--depth=1", f"file://{project}", clone)
     workflow = workflow_of(clone)

@@ -86,7 +86,7 @@ def add_a_user(web: rehearsal.Process, port: int, host: str) -> None:
     """Log in to the admin as ADMIN and add a user, which sends the welcome task."""
     browser = rehearsal.Browser(port, host, {"X-Forwarded-Proto": "https"})
     browser.log_in(*ADMIN)
-    token = browser.csrf_token("/admin/auth/user/add/")
+    token = browser.csrf_token("/admin/users/user/add/")
     form = {
         "csrfmiddlewaretoken": token,
         "username": "newcomer",
@@ -95,7 +95,7 @@ def add_a_user(web: rehearsal.Process, port: int, host: str) -> None:
         "password2": "another-long-password-2",
         "_save": "Save",
     }
-    status, _, page = browser.request("/admin/auth/user/add/", form)
+    status, _, page = browser.request("/admin/users/user/add/", form)
     assert status == 302, f"adding a user answered {status}:\n{page[:3000]}\n{web.output()[-3000:]}"
 
 

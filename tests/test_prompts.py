@@ -32,6 +32,7 @@ def test_defaults_are_the_documented_first_choices() -> None:
     assert firsts == {
         "python_version": "3.12",
         "django_version": "5.2",
+        "user_model": "custom",
         "broker": "redis",
         "result_backend": "django-db",
         "scheduler": "database",

@@ -11,9 +11,10 @@ import pytest
 from conftest import run
 from tooling.options import COMBINATIONS, ONE_AT_A_TIME, label
 
-# Each Python and each Django version installs a different set of packages. The default
-# render's checks and unit tests run in test_generated_ci.py, as its own CI job runs them.
-VERSIONS = [a for a in ONE_AT_A_TIME if {"python_version", "django_version"} & set(a)]
+# Each Python and each Django version installs a different set of packages, and the
+# user model changes the migrations. The default render's checks and unit tests run in
+# test_generated_ci.py, as its own CI job runs them.
+VERSIONS = [a for a in ONE_AT_A_TIME if {"python_version", "django_version", "user_model"} & set(a)]
 VARIANTS = COMBINATIONS[1:] + VERSIONS
 
 # Nothing from the machine's environment may pick settings, a broker or a database.

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
 {{- part("scheduler", "settings/base.py/apps") }}
 {{- part("result_backend", "settings/base.py/apps") }}
     "infrastructure",
+{{- part("user_model", "settings/base.py/apps") }}
     "base",
 ]
 
@@ -97,6 +98,7 @@ def database(url: str) -> dict:
 
 DATABASES = {"default": database(env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+{{- part("user_model", "settings/base.py/auth") }}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
