@@ -5,7 +5,8 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.forms.models import model_to_dict
@@ -180,7 +181,7 @@ def test_editing_the_description_in_the_admin_does_not_change_who_owns_a_row() -
 
 def test_an_admin_who_may_delete_periodic_tasks_can_delete_one_from_settings(client) -> None:
     reconcile(SCHEDULE, "disable")
-    admin = User.objects.create_user("ops", is_staff=True)
+    admin = get_user_model().objects.create_user("ops", is_staff=True)
     admin.user_permissions.set(
         Permission.objects.filter(
             content_type__app_label="django_celery_beat",
