@@ -19,8 +19,8 @@ from pathlib import Path
 import yaml
 
 import rehearsal
-from conftest import TRUST, commit_all, find_python, git, run
-from tooling.projects import UV, venv_key
+from conftest import TRUST, commit_all, find_python, git
+from tooling import projects
 from tooling.services import postgres_database, rabbitmq_vhost, redis_database
 from upgrading import customise, generated, move_the_template_on
 
@@ -89,8 +89,7 @@ def test_the_template_update_job_passes_on_a_customised_project_and_tells_of_a_n
     project = generated(template_repository, tmp_path / "generated")
     customise(project)
     # Committed with the rest, as its first scripts/install wrote it.
-    python = find_python(venv_key(project)[0])
-    run([UV, "lock", "--quiet", "--python", python], cwd=project)
+    projects.lock(project)
     commit_all(project, "uv.lock")
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "--quiet", "--depth=1", f"file://{project}", clone)
@@ -119,9 +118,7 @@ def test_gitlab_runs_the_same_steps(bake) -> None:
     # GitLab installs in every job's before_script; GitHub, in a step of each job.
     assert gitlab["default"]["before_script"] == ["scripts/install"]
     installed = {name: steps[1:] for name, steps in github.items() if steps[0] == "scripts/install"}
-    assert (
-        gitlab["lint"]["script"] + gitlab["unit-tests"]["script"]
-        == (installed["lint-and-unit-tests"])
-    )
+    lint_and_unit_tests = gitlab["lint"]["script"] + gitlab["unit-tests"]["script"]
+    assert lint_and_unit_tests == installed["lint-and-unit-tests"]
     assert gitlab["integration-tests"]["script"] == installed["integration-tests"]
     assert gitlab["template-update"]["script"] == github["template-update"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import rehearsal
 from conftest import TRUST, find_python, run
-from tooling.projects import UV, venv_key
+from tooling.projects import UV, lock, venv_key
 
 # A dependency the project does not have, not even indirectly.
 ADDED = '    "tblib>=3,<4",\n    "tabulate>=0.9,<1",\n'
@@ -104,8 +104,7 @@ def test_the_first_install_writes_the_lock_later_ones_install_it_or_refuse(bake,
 
 def test_the_docker_build_installs_the_lock_and_refuses_a_stale_one(bake, tmp_path) -> None:
     project = Path(shutil.copytree(bake(), tmp_path / "my_project"))
-    python = find_python(venv_key(project)[0])
-    run([UV, "lock", "--quiet", "--python", python], cwd=project)  # As scripts/install does.
+    lock(project)
     dockerfile = project / "Dockerfile"
     stage = rehearsal.Dockerfile.read(dockerfile, "build")
     # The build's uv is the lock's.

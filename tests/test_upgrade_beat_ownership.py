@@ -10,11 +10,10 @@ settings entry must still be there, owned, and not written again.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from conftest import PROJECT_TEMPLATE, TEMPLATE_DIR, VENV_BIN, commit_all, git, run
+from conftest import VENV_BIN, commit_all, git, run
 from tooling.services import postgres_database
-from upgrading import take_the_working_tree, template_at
+from upgrading import take_the_working_tree, template_before_adding
 
 # The change added this migration: the template before the commit that did is the old one.
 ADOPTION = "infrastructure/migrations/0002_adopt_periodic_tasks_described_as_from_settings.py"
@@ -52,21 +51,11 @@ print(reconcile({}, "disable"))
 """
 
 
-def template_before_the_change(destination: Path) -> Path:
-    """A git repository of the template as it was before ownership became a record."""
-    adoption = f"{PROJECT_TEMPLATE}/{ADOPTION}"
-    added = git(TEMPLATE_DIR, "log", "--diff-filter=A", "--format=%H", "--", adoption).split()
-    # Before the change is committed, the last commit is the template before it.
-    before = f"{added[-1]}^" if added else "HEAD"
-    template_at(before, destination, "The template before beat's ownership was a record")
-    assert not (destination / adoption).exists()
-    return destination
-
-
 def test_an_upgraded_project_keeps_owning_the_periodic_tasks_its_settings_wrote(
     tmp_path, project_python
 ) -> None:
-    template = template_before_the_change(tmp_path / "template")
+    message = "The template before beat's ownership was a record"
+    template = template_before_adding(ADOPTION, tmp_path / "template", message)
     output = tmp_path / "created"
     output.mkdir()
     cruft = [VENV_BIN / "cruft"]

@@ -8,10 +8,8 @@ that names the command.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from conftest import PROJECT_TEMPLATE, TEMPLATE_DIR, git, run
-from upgrading import generated, take_the_working_tree, template_at, update_template
+from conftest import git, run
+from upgrading import generated, take_the_working_tree, template_before_adding, update_template
 
 MIGRATION = "users/migrations/0001_initial.py"
 ENVIRONMENT = {  # manage.py's own development settings, on SQLite.
@@ -26,19 +24,8 @@ USERS = (
 )
 
 
-def template_before_the_change(destination: Path) -> Path:
-    """A git repository of the template as it was before it had users.User."""
-    migration = f"{PROJECT_TEMPLATE}/{MIGRATION}"
-    added = git(TEMPLATE_DIR, "log", "--diff-filter=A", "--format=%H", "--", migration).split()
-    # Before the change is committed, the last commit is the template before it.
-    before = f"{added[-1]}^" if added else "HEAD"
-    template_at(before, destination, "The template before users.User")
-    assert not (destination / migration).exists()
-    return destination
-
-
 def test_a_project_from_before_keeps_auth_user_and_is_told_how(tmp_path, project_python) -> None:
-    template = template_before_the_change(tmp_path / "template")
+    template = template_before_adding(MIGRATION, tmp_path / "template", "Before users.User")
     project = generated(template, tmp_path / "generated")
 
     def manage(*arguments: str, check: bool = True):

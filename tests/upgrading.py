@@ -123,6 +123,18 @@ def template_at(revision: str, destination: Path, message: str) -> str:
     return commit_all(destination, message)
 
 
+def template_before_adding(path: str, destination: Path, message: str) -> Path:
+    """A git repository of the template as it was before the commit that added `path`
+    (a path in the project template)."""
+    added_file = f"{PROJECT_TEMPLATE}/{path}"
+    added = git(TEMPLATE_DIR, "log", "--diff-filter=A", "--format=%H", "--", added_file).split()
+    # Before the change is committed, the last commit is the template before it.
+    before = f"{added[-1]}^" if added else "HEAD"
+    template_at(before, destination, message)
+    assert not (destination / added_file).exists()
+    return destination
+
+
 def take_the_working_tree(repository: Path) -> str:
     """Commit the template of this working tree over the old one: the newer template."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")

@@ -58,6 +58,11 @@ def venv_key(project: Path) -> tuple[str, str]:
     return version, hashlib.sha256("\n".join([version, *requirements]).encode()).hexdigest()[:16]
 
 
+def lock(project: Path, uv: Path = UV) -> None:
+    """Write the project's uv.lock, as its first scripts/install does."""
+    _run([uv, "lock", "--quiet", "--python", find_python(venv_key(project)[0])], project)
+
+
 def _run(command: list[str | Path], cwd: Path) -> None:
     completed = subprocess.run(
         [str(part) for part in command], cwd=cwd, capture_output=True, text=True
