@@ -395,6 +395,12 @@ def cold_start(setup: Setup, runs: int) -> dict[str, dict[str, object]]:
         ),
         "cookiecutter-django's settings": ("import benchmarks.peer", {"PEER_BROKER_URL": unused}),
         "Django alone": ("import benchmarks.django_floor", {}),
+        # What a container pays every few seconds for its liveness probe (fails here: no
+        # worker runs; main() returns 1 and the interpreter still exits 0).
+        "worker-alive probe": (
+            "from infrastructure.health import main; main(['worker-alive'])",
+            django_environment(project, database, unused, None),
+        ),
     }
     times: dict[str, list[float]] = {name: [] for name in commands}
     for attempt in range(runs + 1):

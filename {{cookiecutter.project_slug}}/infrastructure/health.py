@@ -17,39 +17,19 @@ celerybeat@host).
 
 import argparse
 import os
+import re
+import socket
 import sys
 import time
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 
-from celery.beat import beat_nodename
-from celery.utils.nodenames import default_nodename, host_format
-from django.http import HttpRequest, HttpResponse
-
-from {{ cookiecutter.project_slug }}.celery import app
+from dotenv import load_dotenv
 
 from .liveness import liveness_file, standby_file
 
 HEALTH_PATH = "/health/"
-
-
-class HealthCheckMiddleware:
-    """Answer GET /health/ with 200 before any other middleware sees the request.
-
-    Probes speak plain HTTP to the server's own address: SecurityMiddleware would redirect
-    them to HTTPS (SECURE_SSL_REDIRECT, on in production) and the host check would refuse
-    their Host header (an IP address, not in ALLOWED_HOSTS). So this comes first in
-    MIDDLEWARE. It answers "the server serves requests" and touches no database, so a
-    database outage does not get every web process restarted.
-    """
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path == HEALTH_PATH:
-            return HttpResponse("ok", content_type="text/plain")
-        return self.get_response(request)
 
 
 def web_alive(options: argparse.Namespace) -> str | None:
@@ -78,7 +58,7 @@ def worker_alive(options: argparse.Namespace) -> str | None:
     The probe finds the file where the worker keeps it, with no option or variable of its
     own: liveness_directory() gives both the same answer (see liveness.py).
     """
-    node = host_format(default_nodename(options.node))
+    node = node_name(options.node, "celery")
     path = liveness_file(node)
     try:
         age = time.time() - path.stat().st_mtime
@@ -91,7 +71,7 @@ def worker_alive(options: argparse.Namespace) -> str | None:
 
 def worker_ready(options: argparse.Namespace) -> str | None:
     """The worker answers a ping: it is connected to the broker and its loop turns."""
-    return ping(host_format(default_nodename(options.node)), options)
+    return ping(node_name(options.node, "celery"), options)
 
 
 def beat_alive(options: argparse.Namespace) -> str | None:
@@ -102,7 +82,7 @@ def beat_alive(options: argparse.Namespace) -> str | None:
     (beat_leader.py) does not answer pings until it leads: it passes while its standby
     file is younger than --max-age, so it is not restarted for waiting.
     """
-    node = beat_nodename(options.node)
+    node = node_name(options.node, "celerybeat")
     try:
         if time.time() - standby_file(node).stat().st_mtime <= options.max_age:
             return None
@@ -111,7 +91,29 @@ def beat_alive(options: argparse.Namespace) -> str | None:
     return ping(node, options)
 
 
+def node_name(given: str | None, default_name: str) -> str:
+    """The node name of a worker (or beat) started with --hostname `given`.
+
+    As Celery builds it (celery.utils.nodenames: default_nodename, then host_format),
+    written out because importing Celery's module costs the probe a quarter of a second;
+    infrastructure/tests/test_health.py checks that both give the same names.
+    """
+    host = socket.gethostname()
+    name, at, node_host = (given or "").partition("@")
+    if not at:  # A bare --hostname is the host half.
+        name, node_host = "", name
+    short, _, domain = host.partition(".")
+    fields = {"h": host, "n": short, "d": domain}
+    return re.sub(
+        r"%(\w)",
+        lambda match: fields[match[1]],
+        f"{name or default_name}@{node_host or host}",
+    )
+
+
 def ping(node: str, options: argparse.Namespace) -> str | None:
+    from {{ cookiecutter.project_slug }}.celery import app
+
     try:
         replies = app.control.ping(destination=[node], timeout=options.timeout, limit=1)
     except Exception as error:  # The broker is unreachable: say so, as a failed probe.
@@ -133,6 +135,10 @@ PROBES: dict[str, Callable[[argparse.Namespace], str | None]] = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Containers run the probes every few seconds, so a probe that needs no broker imports
+    # neither Django nor Celery: only ping() loads the project's Celery app. Importing the
+    # project package would load it, so .env is read here as its __init__.py reads it.
+    load_dotenv(Path(__file__).resolve().parent.parent / ".env")
     parser = argparse.ArgumentParser(
         prog="python -m infrastructure.health",
         description="Exit 0 when every probe named passes, 1 otherwise.",

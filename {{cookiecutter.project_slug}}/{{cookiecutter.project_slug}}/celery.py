@@ -19,7 +19,7 @@ from celery.signals import (
 from infrastructure import observability, receivers
 from infrastructure.beat_leader import wait_to_lead
 from infrastructure.flower_auth import refuse_flower_without_basic_auth
-from infrastructure.liveness import LivenessFile
+from infrastructure.liveness_step import LivenessFile
 
 # Django's task class (delay_on_commit, ...) with the project's retry delay. Celery picks
 # its own Django class only when DJANGO_SETTINGS_MODULE is set as the app is created;

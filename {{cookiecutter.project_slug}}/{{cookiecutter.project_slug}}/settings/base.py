@@ -44,7 +44,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: answers /health/ probes before the HTTPS redirect and the host check.
-    "infrastructure.health.HealthCheckMiddleware",
+    "infrastructure.middleware.HealthCheckMiddleware",
     # Then /metrics for Prometheus, for the same reason, once METRICS_TOKEN is set.
     "infrastructure.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
