@@ -92,8 +92,10 @@ def cleanup(app) -> dict[str, object]:
     from django.db import connection
 
     batches: list[float] = []
+    deleted = 0
 
     def timed(execute, sql, params, many, context):
+        nonlocal deleted
         if not sql.startswith(f'DELETE FROM "{RESULTS_TABLE}"'):
             return execute(sql, params, many, context)
         started = time.perf_counter()
@@ -101,22 +103,20 @@ def cleanup(app) -> dict[str, object]:
             return execute(sql, params, many, context)
         finally:
             batches.append(time.perf_counter() - started)
+            deleted += context["cursor"].rowcount
 
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM {RESULTS_TABLE}")
-        before = cursor.fetchone()[0]
     started, started_at = time.perf_counter(), time.time()
     with connection.execute_wrapper(timed):
         app.backend.cleanup()
     total, finished_at = time.perf_counter() - started, time.time()
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {RESULTS_TABLE}")
-        after = cursor.fetchone()[0]
+        left = cursor.fetchone()[0]
     return {
         "started_at": started_at,  # Epoch seconds, as in the completions file.
         "finished_at": finished_at,
-        "deleted": before - after,
-        "left": after,
+        "deleted": deleted,
+        "left": left,
         "total_s": total,
         "batches": len(batches),
         "longest_batch_s": max(batches, default=0.0),
