@@ -78,6 +78,8 @@ def test_cleanup_deletes_expired_results_in_batches_of_their_own(monkeypatch) ->
     TaskResult.objects.filter(task_id__in=fresh).update(date_done=six_days_ago)
     GroupResult.objects.update(date_done=eight_days_ago)
     monkeypatch.setattr(results, "CLEANUP_BATCH_SIZE", 3)
+    pauses: list[float] = []
+    monkeypatch.setattr(results.time, "sleep", pauses.append)
     backend = results.DatabaseBackend(app=app, expires=timedelta(days=7))
 
     with CaptureQueriesContext(connection) as queries:
@@ -90,3 +92,5 @@ def test_cleanup_deletes_expired_results_in_batches_of_their_own(monkeypatch) ->
     # 3 + 3 + 1 rows, each DELETE committed on its own: no statement holds them all.
     assert len(deletes) == 3, deletes
     assert all("LIMIT 3" in sql for sql in deletes), deletes
+    # A pause after each full batch, none after the last (nor for the one group result).
+    assert len(pauses) == 2 and all(pause > 0 for pause in pauses), pauses
