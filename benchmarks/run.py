@@ -100,6 +100,8 @@ SECRET_KEY = secrets.token_urlsafe(40)
 # GROWTH_FEW_TASKS and with --growth-periodic-tasks periodic tasks.
 GROWTH_FEW_ROWS = 1_000
 GROWTH_FEW_TASKS = 10
+# The issue asks for the cleanup's lock time to be bounded and measured, with no figure: a
+# second is the bound held to here (a 5,000-row batch takes tens of milliseconds).
 CLEANUP_LOCK_TARGET = "<= 1000"  # ms
 STEADY_S = 10  # Seconds of the worker's rate before the cleanup, to compare the rate during it.
 
