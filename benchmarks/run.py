@@ -38,6 +38,7 @@ from pathlib import Path
 import redis
 from cookiecutter.main import cookiecutter
 
+from benchmarks import completions
 from tooling import projects
 from tooling.options import DECLARED
 from tooling.processes import background
@@ -93,6 +94,16 @@ UNUSED_BROKER = {"redis": "redis://127.0.0.1:1/0", "rabbitmq": "amqp://guest:gue
 
 
 SECRET_KEY = secrets.token_urlsafe(40)
+
+# Issue 15's "flat as data grows" (--growth): the results table at GROWTH_FEW_ROWS rows
+# and at --growth-rows, the cleanup of that many expired rows, and beat with
+# GROWTH_FEW_TASKS and with --growth-periodic-tasks periodic tasks.
+GROWTH_FEW_ROWS = 1_000
+GROWTH_FEW_TASKS = 10
+# The issue asks for the cleanup's lock time to be bounded and measured, with no figure: a
+# second is the bound held to here (a 5,000-row batch takes tens of milliseconds).
+CLEANUP_LOCK_TARGET = "<= 1000"  # ms
+STEADY_S = 10  # Seconds of the worker's rate before the cleanup, to compare the rate during it.
 
 
 class BenchmarkError(Exception):
@@ -243,22 +254,23 @@ def prepare(configurations: list[Configuration], run_dir: Path, stack: ExitStack
     for index, configuration in enumerate(rendered):
         setup.databases[configuration] = stack.enter_context(postgres_database(f"bench_{index}"))
 
-    def migrate(configuration: Configuration) -> None:
-        project = setup.projects[configuration.answers]
-        unused = UNUSED_BROKER[configuration.broker]
-        separate_redis = configuration.broker != "redis" and configuration.result_backend == "redis"
-        backend = UNUSED_BROKER["redis"] if separate_redis else None
-        environment = django_environment(project, setup.databases[configuration], unused, backend)
-        run_checked(
-            [project.python, "manage.py", "migrate", "--noinput"],
-            cwd=project.path,
-            env={**clean_environment(), **environment},
-        )
-
     log(f"migrating {len(rendered)} PostgreSQL databases")
     with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(migrate, rendered))
+        list(pool.map(lambda c: migrate(setup, c, setup.databases[c]), rendered))
     return setup
+
+
+def migrate(setup: Setup, configuration: Configuration, database: str) -> None:
+    project = setup.projects[configuration.answers]
+    unused = UNUSED_BROKER[configuration.broker]
+    separate_redis = configuration.broker != "redis" and configuration.result_backend == "redis"
+    backend = UNUSED_BROKER["redis"] if separate_redis else None
+    environment = django_environment(project, database, unused, backend)
+    run_checked(
+        [project.python, "manage.py", "migrate", "--noinput"],
+        cwd=project.path,
+        env={**clean_environment(), **environment},
+    )
 
 
 class Collector(BaseHTTPRequestHandler):
@@ -321,10 +333,22 @@ def tail(path: Path, lines: int = 40) -> str:
         return "(no log)"
 
 
-def measure(
-    configuration: Configuration, setup: Setup, args: argparse.Namespace, files: Path
-) -> dict[str, object]:
-    """Start a worker, wait until it is ready, run the client against it; its numbers."""
+@dataclass
+class Worker:
+    """A running benchmark worker: what a producer next to it needs."""
+
+    project: Project
+    environment: dict[str, str]
+    app: str
+    task: str
+    completions: Path
+    log: Path
+    ready_s: float
+
+
+@contextmanager
+def running_worker(configuration: Configuration, setup: Setup, files: Path) -> Iterator[Worker]:
+    """Start a worker on services of its own and wait until it is ready; stop it after."""
     project = setup.projects[configuration.answers]
     files.mkdir()
     completions, ready, worker_log = files / "completions", files / "ready", files / "worker.log"
@@ -359,23 +383,131 @@ def measure(
                     )
                 time.sleep(0.01)
             ready_s = float(ready.read_text()) - started
-            client = subprocess.run(
-                [
-                    *(project.python, "-m", "benchmarks.client", "--app", app, "--task", task),
-                    *("--completions", completions, "--tasks", str(args.tasks)),
-                    *("--round-trips", str(args.round_trips), "--warmup", str(args.warmup)),
-                ],
-                cwd=project.path,
-                env=environment,
-                capture_output=True,
-                text=True,
+            yield Worker(project, environment, app, task, completions, worker_log, ready_s)
+
+
+def measure(
+    configuration: Configuration, setup: Setup, args: argparse.Namespace, files: Path
+) -> dict[str, object]:
+    """Start a worker, wait until it is ready, run the client against it; its numbers."""
+    with running_worker(configuration, setup, files) as worker:
+        client = subprocess.run(
+            [
+                *(worker.project.python, "-m", "benchmarks.client"),
+                *("--app", worker.app, "--task", worker.task),
+                *("--completions", worker.completions, "--tasks", str(args.tasks)),
+                *("--round-trips", str(args.round_trips), "--warmup", str(args.warmup)),
+            ],
+            cwd=worker.project.path,
+            env=worker.environment,
+            capture_output=True,
+            text=True,
+        )
+        if client.returncode != 0:
+            raise BenchmarkError(
+                f"{configuration.name}: the client exited {client.returncode}:\n"
+                f"{client.stderr}\n--- the worker's log ends with:\n{tail(worker.log)}"
             )
-            if client.returncode != 0:
-                raise BenchmarkError(
-                    f"{configuration.name}: the client exited {client.returncode}:\n"
-                    f"{client.stderr}\n--- the worker's log ends with:\n{tail(worker_log)}"
+    return {"ready_s": worker.ready_s, **json.loads(client.stdout)}
+
+
+def growth_command(project: Project, environment: dict[str, str], *arguments: object) -> dict:
+    """Run benchmarks.growth in the project's virtualenv; its JSON."""
+    completed = run_checked(
+        [project.python, "-m", "benchmarks.growth", *map(str, arguments), "--app", project.slug],
+        cwd=project.path,
+        env=environment,
+    )
+    return json.loads(completed.stdout)
+
+
+def growth(setup: Setup, args: argparse.Namespace, run_dir: Path) -> dict[str, object]:
+    """The default render as its tables grow (benchmarks/growth.py says what each step does)."""
+    default, project = Configuration(*DEFAULT), setup.projects[DEFAULT]
+    sizes = (GROWTH_FEW_ROWS, args.growth_rows)
+    measured: dict[str, object] = {"rows": {size: [] for size in sizes}}
+    with ExitStack() as stack:
+        databases = {
+            size: stack.enter_context(postgres_database(f"growth_{size}")) for size in sizes
+        }
+        for database in databases.values():
+            migrate(setup, default, database)
+
+        def environment(database: str) -> dict[str, str]:
+            unused = UNUSED_BROKER[default.broker]
+            return {**clean_environment(), **django_environment(project, database, unused, None)}
+
+        for number in range(args.rounds):
+            for size in sizes if number % 2 == 0 else sizes[::-1]:
+                database = databases[size]
+                filled = growth_command(project, environment(database), "fill", "--rows", size)
+                direct = growth_command(
+                    project, environment(database), "writes", "--samples", args.round_trips
                 )
-    return {"ready_s": ready_s, **json.loads(client.stdout)}
+                files = run_dir / f"growth{number + 1}-{size}"
+                worker = measure(default, Setup(setup.projects, {default: database}), args, files)
+                result = {"round": number + 1, "table_rows": filled["rows"], **direct}
+                result |= {key: worker[key] for key in ("tasks_per_s", "get_p50_ms", "versions")}
+                measured["rows"][size].append(result)
+                log(
+                    f"growth round {number + 1}/{args.rounds}, {size:,} result rows: "
+                    f"{result['tasks_per_s']:.0f} tasks/s, get p50 {result['get_p50_ms']:.1f} ms, "
+                    f"write p50 {result['write_p50_ms']:.2f} ms"
+                )
+
+        database = databases[args.growth_rows]
+        growth_command(project, environment(database), "fill", "--rows", args.growth_rows)
+        log(f"growth: cleanup of {args.growth_rows:,} expired rows under load")
+        measured["cleanup"] = cleanup_under_load(
+            Setup(setup.projects, {default: database}), run_dir / "growth-cleanup"
+        )
+
+    log("growth: beat")
+    with (
+        postgres_database("growth_beat") as database,
+        services(default, "growth-beat") as (
+            broker,
+            _,
+        ),
+    ):
+        migrate(setup, default, database)
+        environment = {**clean_environment(), **django_environment(project, database, broker, None)}
+        measured["beat"] = {
+            tasks: growth_command(
+                project, environment, "beat", "--tasks", tasks, "--ticks", args.growth_ticks
+            )
+            for tasks in (GROWTH_FEW_TASKS, args.growth_periodic_tasks)
+        }
+    return measured
+
+
+def cleanup_under_load(setup: Setup, files: Path) -> dict[str, object]:
+    """The worker kept busy; its rate for STEADY_S seconds, then during the cleanup."""
+    with running_worker(Configuration(*DEFAULT), setup, files) as worker:
+        stop = files / "stop"
+        load = [
+            *(worker.project.python, "-m", "benchmarks.growth", "load", "--app", worker.app),
+            *("--task", worker.task, "--completions", worker.completions, "--stop", stop),
+        ]
+        with background(load, worker.project.path, worker.environment, files / "load.log"):
+            deadline = time.time() + READY_TIMEOUT
+            while completions.count(worker.completions) < 100:  # Connections opened.
+                if time.time() > deadline:
+                    raise BenchmarkError(f"the load did not start:\n{tail(files / 'load.log')}")
+                time.sleep(0.05)
+            steady_from = time.time()
+            time.sleep(STEADY_S)
+            steady_to = time.time()
+            cleaned = growth_command(worker.project, worker.environment, "cleanup")
+            stop.touch()
+    done = completions.times(worker.completions, 0, completions.count(worker.completions))
+
+    def rate(start: float, end: float) -> float:
+        return sum(start <= t < end for t in done) / (end - start)
+
+    steady = rate(steady_from, steady_to)
+    during = rate(cleaned["started_at"], cleaned["finished_at"])
+    return {**cleaned, "steady_tasks_per_s": steady, "cleanup_tasks_per_s": during}
 
 
 def cold_start(setup: Setup, runs: int) -> dict[str, dict[str, object]]:
@@ -469,7 +601,7 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join("| " + " | ".join(line) + " |" for line in lines)
 
 
-def report(results: dict[Configuration, list[dict[str, object]]], args, cold) -> str:
+def report(results: dict[Configuration, list[dict[str, object]]], args, cold, grown) -> str:
     medians = {
         c: {
             k: median(rounds, k)
@@ -500,9 +632,12 @@ def report(results: dict[Configuration, list[dict[str, object]]], args, cold) ->
     parts = [
         f"{args.tasks} tasks, {args.round_trips} round trips, medians of {args.rounds} "
         f"rounds; one prefork worker, concurrency 2; rendered projects with production settings",
-        "",
-        table(["configuration", columns[0], f"{TIMES} bare", *columns[1:]], main_rows),
     ]
+    if main_rows:
+        parts += [
+            "",
+            table(["configuration", columns[0], f"{TIMES} bare", *columns[1:]], main_rows),
+        ]
     default = Configuration(*DEFAULT)
     variants = [c for c in results if c.overrides]
     if variants:
@@ -517,10 +652,138 @@ def report(results: dict[Configuration, list[dict[str, object]]], args, cold) ->
             for entry in cold.values()
         ]
         parts += ["", table(["cold start", "median s", f"{TIMES} bare"], cold_rows)]
-    goals = goal_rows(medians, cold)
+    if grown:
+        parts += ["", growth_report(grown)]
+    goals = goal_rows(medians, cold) + growth_goal_rows(grown)
     if goals:
         parts += ["", table(["goal", "measured", "target"], goals)]
     return "\n".join(parts)
+
+
+def growth_medians(grown: dict[str, object]) -> dict[int, dict[str, float]]:
+    """Each result table size's medians over rounds."""
+    keys = ("tasks_per_s", "get_p50_ms", "write_p50_ms", "read_p50_ms")
+    return {size: {k: median(rounds, k) for k in keys} for size, rounds in grown["rows"].items()}
+
+
+def growth_report(grown: dict[str, object]) -> str:
+    """The tables of --growth: result rows, the cleanup, beat."""
+    rows = [
+        [
+            f"{size:,}",
+            cell(m["tasks_per_s"], 0),
+            cell(m["get_p50_ms"], 1),
+            cell(m["write_p50_ms"], 2),
+            cell(m["read_p50_ms"], 2),
+        ]
+        for size, m in growth_medians(grown).items()
+    ]
+    c = grown["cleanup"]
+    cleanup_row = [
+        f"{c['deleted']:,}",
+        f"{c['batches']:,}",
+        f"{c['total_s']:.1f}",
+        f"{c['longest_batch_s'] * 1000:.0f}",
+        f"{c['median_batch_s'] * 1000:.0f}",
+        f"{c['steady_tasks_per_s']:.0f}",
+        f"{c['cleanup_tasks_per_s']:.0f}",
+        f"{c['cleanup_tasks_per_s'] / c['steady_tasks_per_s']:.2f}",
+    ]
+    beat_rows = [
+        [
+            f"{b['periodic_tasks']:,}",
+            f"{b['setup_s']:.2f}",
+            f"{b['tick_cpu_ms']:.2f}",
+            f"{b['queries_per_tick']:g}",
+        ]
+        for b in grown["beat"].values()
+    ]
+    return "\n".join(
+        [
+            "As the tables grow (--growth), the default render: result rows in the table "
+            "when each round starts; write and read: the worker's result write and one poll "
+            "of .get(), timed in the project's process",
+            "",
+            table(["result rows", "tasks/s", "get p50 ms", "write p50 ms", "read p50 ms"], rows),
+            "",
+            table(
+                [
+                    "expired rows deleted",
+                    "batches",
+                    "total s",
+                    "longest batch ms",
+                    "median batch ms",
+                    "tasks/s before",
+                    "tasks/s during",
+                    f"{TIMES} before",
+                ],
+                [cleanup_row],
+            ),
+            "",
+            table(
+                ["periodic tasks", "start-up s", "CPU ms per tick", "statements per tick"],
+                beat_rows,
+            ),
+        ]
+    )
+
+
+def growth_goal_rows(grown: dict[str, object] | None) -> list[list[str]]:
+    """Issue 15's "flat as data grows" goals, each figure beside its target."""
+    if not grown:
+        return []
+    (few_rows, few), (many_rows, many) = growth_medians(grown).items()
+    cleanup = grown["cleanup"]
+    few_tasks, many_tasks = (b["periodic_tasks"] for b in grown["beat"].values())
+    few_beat, many_beat = grown["beat"].values()
+    than_few = f"at {many_rows:,} result rows {TIMES} at {few_rows:,}"
+    figures = [
+        (f"get p50 {than_few}", many["get_p50_ms"] / few["get_p50_ms"], ".2f", "<= 1.2"),
+        (
+            f"result write p50 {than_few}",
+            many["write_p50_ms"] / few["write_p50_ms"],
+            ".2f",
+            "<= 1.2",
+        ),
+        (f"tasks/s {than_few}", many["tasks_per_s"] / few["tasks_per_s"], ".2f", ">= 0.8"),
+        (
+            f"cleanup of {cleanup['deleted']:,} expired rows: batches",
+            cleanup["batches"],
+            ",",
+            "> 1",
+        ),
+        (
+            "cleanup: longest batch ms (its locks held)",
+            cleanup["longest_batch_s"] * 1000,
+            ".0f",
+            CLEANUP_LOCK_TARGET,
+        ),
+        (
+            f"tasks/s during the cleanup {TIMES} before",
+            cleanup["cleanup_tasks_per_s"] / cleanup["steady_tasks_per_s"],
+            ".2f",
+            ">= 0.8",
+        ),
+        (
+            f"beat start-up s, {many_tasks:,} periodic tasks",
+            many_beat["setup_s"],
+            ".2f",
+            "measured",
+        ),
+        (
+            f"beat CPU ms per tick, {many_tasks:,} periodic tasks",
+            many_beat["tick_cpu_ms"],
+            ".2f",
+            "measured",
+        ),
+        (
+            f"beat statements per tick (nothing changed), {many_tasks:,} {TIMES} {few_tasks} tasks",
+            many_beat["queries_per_tick"] / few_beat["queries_per_tick"],
+            ".2f",
+            "1 (none grows)",
+        ),
+    ]
+    return [[name, format(value, spec), target] for name, value, spec, target in figures]
 
 
 def goal_rows(
@@ -596,36 +859,59 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help=f"the tables with the machine (Markdown; default: {RESULTS.name}/<date>.md there)",
     )
     parser.add_argument("--list", action="store_true", help="list the configurations and stop")
+    parser.add_argument(
+        "--growth",
+        nargs="?",
+        const="also",
+        choices=("also", "only"),
+        help=f"also measure the default render as its tables grow: {GROWTH_FEW_ROWS:,} against "
+        "--growth-rows result rows, the cleanup of that many expired ones under load, beat "
+        f"with {GROWTH_FEW_TASKS} and --growth-periodic-tasks periodic tasks (about 6 "
+        "minutes more with the defaults); --growth only: that alone",
+    )
+    parser.add_argument("--growth-rows", type=int, default=1_000_000, help="with --growth")
+    parser.add_argument("--growth-periodic-tasks", type=int, default=1000, help="with --growth")
+    parser.add_argument("--growth-ticks", type=int, default=200, help="beat ticks timed")
     args = parser.parse_args(argv)
-    for name in ("tasks", "round_trips", "rounds", "cold_start_runs"):
+    for name in ("tasks", "round_trips", "rounds", "cold_start_runs", "growth_ticks"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.growth_rows <= GROWTH_FEW_ROWS or args.growth_periodic_tasks <= GROWTH_FEW_TASKS:
+        parser.error(
+            f"--growth-rows must be over {GROWTH_FEW_ROWS:,}, and --growth-periodic-tasks "
+            f"over {GROWTH_FEW_TASKS}: the figures they give are compared with those"
+        )
     args.warmup = min(200, max(10, args.tasks // 10))
     return args
 
 
 def benchmark(args: argparse.Namespace) -> int:
-    configurations = select(args.only)
+    # The configurations measured in rounds; --growth only measures the default render's
+    # growth alone, which needs its project baked all the same.
+    measured = [] if args.growth == "only" else select(args.only)
+    configurations = measured or [Configuration(*DEFAULT)]
+    if args.growth and Configuration(*DEFAULT) not in configurations:
+        raise BenchmarkError(f"--growth measures {', '.join(DEFAULT)}: --only must include it")
     if args.list:
-        print("\n".join(c.name for c in configurations))
+        print("\n".join(c.name for c in measured))
         return 0
     started_at = datetime.now(UTC)
     (CACHE / "runs").mkdir(parents=True, exist_ok=True)
     run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=CACHE / "runs"))
-    results: dict[Configuration, list[dict[str, object]]] = {c: [] for c in configurations}
+    results: dict[Configuration, list[dict[str, object]]] = {c: [] for c in measured}
     try:
         with ExitStack() as stack:
             setup = prepare(configurations, run_dir, stack)
             stack.enter_context(collector_for(configurations))
             cold = None
-            if Configuration(*DEFAULT) in configurations:
+            if Configuration(*DEFAULT) in measured:
                 log(f"cold start: {args.cold_start_runs} runs")
                 cold = cold_start(setup, args.cold_start_runs)
-            for number in range(args.rounds):
+            for number in range(args.rounds if measured else 0):
                 # Round-robin, each round starting one configuration further on.
-                shift = number % len(configurations)
-                for c in configurations[shift:] + configurations[:shift]:
-                    files = run_dir / f"round{number + 1}-{configurations.index(c)}"
+                shift = number % len(measured)
+                for c in measured[shift:] + measured[:shift]:
+                    files = run_dir / f"round{number + 1}-{measured.index(c)}"
                     result = {"round": number + 1, **measure(c, setup, args, files)}
                     results[c].append(result)
                     p50 = result["get_p50_ms"]
@@ -636,14 +922,19 @@ def benchmark(args: argparse.Namespace) -> int:
                         f"get p50 {'n/a' if p50 is None else f'{p50:.1f} ms'}, "
                         f"ready {result['ready_s']:.2f} s"
                     )
+            grown = growth(setup, args, run_dir) if args.growth else None
     except BaseException:
         log(f"logs kept in {run_dir}")
         raise
     shutil.rmtree(run_dir, ignore_errors=True)
 
-    text = report(results, args, cold)
+    text = report(results, args, cold, grown)
     print(text, flush=True)
-    default_rounds = results.get(Configuration(*DEFAULT)) or next(iter(results.values()))
+    default_rounds = (
+        results.get(Configuration(*DEFAULT))
+        or next(iter(results.values()), None)
+        or next(iter(grown["rows"].values()))
+    )
     document = {
         "command": ["scripts/benchmark", *sys.argv[1:]],
         "started_at": started_at.isoformat(timespec="seconds"),
@@ -673,6 +964,7 @@ def benchmark(args: argparse.Namespace) -> int:
             for c, rounds in results.items()
         ],
         "cold_start": cold,
+        "growth": grown,
         "table": text,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)

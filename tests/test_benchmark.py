@@ -70,3 +70,37 @@ def test_the_benchmark_measures_every_configuration(tmp_path) -> None:
     page = results.read_text()
     assert page.startswith(f"# Benchmark results, {document['started_at'][:10]}\n")
     assert completed.stdout.strip() in page and "Machine: " in page
+
+
+def test_the_growth_section_measures_each_figure_beside_its_target(tmp_path) -> None:
+    output, results = tmp_path / "benchmark.json", tmp_path / "results.md"
+    completed = run(
+        [
+            *(TEMPLATE_DIR / "scripts" / "benchmark", "--growth", "only", "--rounds", "1"),
+            *("--tasks", "30", "--round-trips", "5", "--growth-rows", "12000"),
+            *("--growth-periodic-tasks", "30", "--growth-ticks", "5"),
+            *("--output", output, "--results", results),
+        ],
+        cwd=tmp_path,
+        timeout=300,
+    )
+
+    grown = json.loads(output.read_text())["growth"]
+    assert set(grown["rows"]) == {"1000", "12000"}
+    for size, [measured] in grown["rows"].items():
+        assert measured["table_rows"] == int(size)
+        assert measured["tasks_per_s"] > 0 and measured["get_p50_ms"] > 0, size
+        assert measured["write_p50_ms"] > 0 and measured["read_p50_ms"] > 0, size
+    cleanup = grown["cleanup"]
+    # Every expired row went, in more than one batch; the load's own rows stayed.
+    assert cleanup["deleted"] == 12000 and cleanup["batches"] == 3 and cleanup["left"] > 0
+    assert cleanup["steady_tasks_per_s"] > 0 and cleanup["cleanup_tasks_per_s"] > 0
+    few, many = grown["beat"].values()
+    assert many["periodic_tasks"] - few["periodic_tasks"] == 20
+    assert few["setup_s"] > 0 and many["tick_cpu_ms"] > 0
+    # Nothing changed between ticks: the same statements, whatever the number of tasks.
+    assert many["statements"] == few["statements"]
+    assert many["queries_per_tick"] == few["queries_per_tick"]
+    for goal in ("get p50 at 12,000", "result write p50", "during the cleanup", "beat"):
+        assert goal in completed.stdout, goal
+    assert completed.stdout.strip() in results.read_text()

@@ -3,6 +3,7 @@
 import importlib
 from datetime import timedelta
 
+import celery.beat
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -223,6 +224,28 @@ def test_beat_starts_in_a_project_without_the_setting_and_disables_removed_entri
 
     assert (row("retired").enabled, row("retired").description) == (False, REMOVED)
     assert state("retired") == "removed"
+
+
+@BEAT_COMMITS
+def test_ticks_compare_no_entries_until_the_schedule_changes(monkeypatch) -> None:
+    scheduler = started_scheduler()
+    scheduler.lock = None  # Released by started_scheduler; not what this test is about.
+    compared = []
+    compare = celery.beat.Scheduler.schedules_equal
+    monkeypatch.setattr(
+        celery.beat.Scheduler,
+        "schedules_equal",
+        lambda self, *schedules: compared.append(1) or compare(self, *schedules),
+    )
+    scheduler.tick()  # The first builds the heap.
+    for _ in range(3):
+        scheduler.tick()
+    assert compared == []
+
+    create_in_the_admin("added in the admin")
+    scheduler.tick()
+
+    assert "added in the admin" in {event[2].name for event in scheduler._heap}
 
 
 def test_the_command_reports_what_it_did(capsys) -> None:

@@ -5,11 +5,17 @@ import collections
 import re
 import time
 import urllib.parse
+from datetime import timedelta
 
 from celery import group
-from django_celery_results.models import TaskResult
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django_celery_results.models import GroupResult, TaskResult
 
 from base.tasks import add
+from infrastructure import results
+from {{ cookiecutter.project_slug }}.celery import app
 
 from .conftest import TIMEOUT, OutageProxy, database_url_of_test_database, with_address
 from .tasks import pause
@@ -56,3 +62,35 @@ def test_every_result_is_stored_through_a_ten_second_database_outage(start_worke
     )
     assert states == {"SUCCESS": TASKS}, states
     assert "Retrying" in worker.log()  # The outage did hit result writes.
+
+
+def test_cleanup_deletes_expired_results_in_batches_of_their_own(monkeypatch) -> None:
+    expired = [f"expired-{n}" for n in range(7)]
+    fresh = [f"fresh-{n}" for n in range(3)]
+    TaskResult.objects.bulk_create(TaskResult(task_id=task_id) for task_id in expired + fresh)
+    GroupResult.objects.create(group_id="expired-group")
+    # date_done is set to now on every save: age the rows with UPDATE.
+    eight_days_ago, six_days_ago = (
+        timezone.now() - timedelta(days=8),
+        timezone.now() - timedelta(days=6),
+    )
+    TaskResult.objects.filter(task_id__in=expired).update(date_done=eight_days_ago)
+    TaskResult.objects.filter(task_id__in=fresh).update(date_done=six_days_ago)
+    GroupResult.objects.update(date_done=eight_days_ago)
+    monkeypatch.setattr(results, "CLEANUP_BATCH_SIZE", 3)
+    pauses: list[float] = []
+    monkeypatch.setattr(results.time, "sleep", pauses.append)
+    backend = results.DatabaseBackend(app=app, expires=timedelta(days=7))
+
+    with CaptureQueriesContext(connection) as queries:
+        backend.cleanup()
+
+    assert sorted(TaskResult.objects.values_list("task_id", flat=True)) == fresh
+    assert not GroupResult.objects.exists()
+    table = '"django_celery_results_taskresult"'
+    deletes = [q["sql"] for q in queries if q["sql"].startswith(f"DELETE FROM {table}")]
+    # 3 + 3 + 1 rows, each DELETE committed on its own: no statement holds them all.
+    assert len(deletes) == 3, deletes
+    assert all("LIMIT 3" in sql for sql in deletes), deletes
+    # A pause after each full batch, none after the last (nor for the one group result).
+    assert len(pauses) == 2 and all(pause > 0 for pause in pauses), pauses
