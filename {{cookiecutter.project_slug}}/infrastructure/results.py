@@ -59,11 +59,12 @@ FIRST_WAIT = 0.002  # Seconds.
 # lock until its end).
 CLEANUP_BATCH_SIZE = 5000
 # After each batch the cleanup waits CLEANUP_PAUSE times as long as the batch took, so it
-# keeps the database busy a quarter of the time at most, whatever the machine. Deleting
-# flat out, it cut the worker's rate to 0.57 of its own in the benchmark (a 2-core
-# machine, where the database, worker and producer share the cores); the pauses make a
-# million rows take about four times as long, a minute or so, once a day.
-CLEANUP_PAUSE = 3
+# keeps the database busy a sixth of the time at most, whatever the machine. In the
+# benchmark (a 2-core machine, where the database, worker and producer share the cores)
+# the worker kept 0.57 of its rate during a cleanup deleting flat out, 0.74 with pauses
+# of 3 times; the pauses make a million rows take about six times as long, a minute or
+# so, once a day.
+CLEANUP_PAUSE = 5
 
 
 class DatabaseBackend(ResultsDatabaseBackend):
