@@ -103,12 +103,15 @@ def node_name(given: str | None, default_name: str) -> str:
     if not at:  # A bare --hostname is the host half.
         name, node_host = "", name
     short, _, domain = host.partition(".")
-    fields = {"h": host, "n": short, "d": domain}
-    return re.sub(
-        r"%(\w)",
-        lambda match: fields[match[1]],
-        f"{name or default_name}@{node_host or host}",
-    )
+    # %i and %I are a pool process's index: in the worker's main process, "0" and "".
+    fields = {"h": host, "n": short, "d": domain, "i": "0", "I": "", "%": "%"}
+
+    def expand(match: re.Match) -> str:
+        if match[1] not in fields:
+            raise SystemExit(f"--node {given}: %{match[1]} is not one of %h %n %d %i %I %%")
+        return fields[match[1]]
+
+    return re.sub(r"%([%\w])", expand, f"{name or default_name}@{node_host or host}")
 
 
 def ping(node: str, options: argparse.Namespace) -> str | None:

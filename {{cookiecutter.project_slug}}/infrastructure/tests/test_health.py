@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from celery.beat import beat_nodename
+from celery.utils import nodenames
 from celery.utils.nodenames import default_nodename, host_format
 from django.conf import settings
 
@@ -131,9 +132,21 @@ def test_a_probe_that_needs_no_broker_imports_neither_django_nor_celery(tmp_path
     assert completed.stdout == "[]\n"
 
 
-@pytest.mark.parametrize(
-    "given", [None, "", "worker1@%h", "slow@%n.internal", "a@%d", "host.example", "a@b@c", "x@"]
-)
-def test_the_probes_name_nodes_as_celery_does(given: str | None) -> None:
+# --hostname values: none, a bare host, name@host, each of Celery's % fields.
+NODE_NAMES = [None, "", "host.example", "worker1@%h", "slow@%n", "a@%d", "a@b@c", "x@"]
+NODE_NAMES += ["w%i@%h", "w%I@%h", "a%%b@%h"]
+
+
+@pytest.mark.parametrize("given", NODE_NAMES)
+def test_the_probes_name_nodes_as_celery_does(monkeypatch, given: str | None) -> None:
+    # A host name with a domain, so that %h, %n and %d all differ.
+    monkeypatch.setattr(socket, "gethostname", lambda: "web-1.example.internal")
+    monkeypatch.setattr(nodenames, "gethostname", socket.gethostname)  # Celery's own copy.
+
     assert node_name(given, "celery") == host_format(default_nodename(given))
     assert node_name(given, "celerybeat") == beat_nodename(given)
+
+
+def test_an_unknown_field_in_the_node_name_is_one_line() -> None:
+    with pytest.raises(SystemExit, match=r"^--node w%p@%h: %p is not one of %h %n %d %i %I %%$"):
+        node_name("w%p@%h", "celery")
