@@ -50,6 +50,18 @@ def send_times(*beats: CeleryProcess) -> list[float]:
     )
 
 
+def wait_for_sends(queue: Queue, *beats: CeleryProcess) -> None:
+    """Wait until every send the beats have logged is in the queue.
+
+    Beat logs a send before it publishes the message, and a SIGTERM or SIGKILL that
+    lands in between loses it (seen in CI: a beat stopped just after its log line).
+    A test stops or kills a beat only once its sends are in, and well before the next.
+    """
+    deadline = time.monotonic() + TIMEOUT
+    while messages_in(queue) < len(send_times(*beats)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def start_beat(start_celery, name: str, tmp_path: Path, queue: Queue, period: float):
     return start_celery(
         "beat",
@@ -80,10 +92,12 @@ def test_a_second_beat_waits_and_takes_over_sending_every_entry_once(
     leader_probe = probe("beat-alive", "--node", "leader-a@%h", **liveness)
     time.sleep(10)  # About 5 periods with two beats running.
 
+    wait_for_sends(queue, first)
     first.kill()  # SIGKILL: its session ends with its socket, and the lock with it.
     killed = time.time()
     second.wait_for_log(r"took over as leader")
     time.sleep(6)
+    wait_for_sends(queue, first, second)
     second.stop()
 
     before = send_times(first)
@@ -125,11 +139,13 @@ def test_a_restarted_beat_does_not_send_again_what_it_sent_before_it_was_killed(
     queue = counted_queue(f"beat-restart-{os.getpid()}")
     beat = start_beat(start_celery, "killed-beat", tmp_path, queue, period)
     beat.wait_for_log("Sending due task leader-test ")
+    wait_for_sends(queue, beat)
     # Beat saves the entry's last run a few milliseconds after sending it.
     time.sleep(0.5)
     beat.kill()
     restarted = start_beat(start_celery, "restarted-beat", tmp_path, queue, period)
     restarted.wait_for_log("Sending due task leader-test ", timeout=TIMEOUT)
+    wait_for_sends(queue, beat, restarted)
     restarted.stop()
 
     (sent,) = send_times(beat)
