@@ -8,23 +8,17 @@ from contextlib import ExitStack
 import pytest
 
 from conftest import run
-from tooling.options import COMBINATIONS, DECLARED, label
+from tooling.options import COMBINATIONS, COMBINATIONS_TO_RUN, DECLARED, label
 from tooling.services import postgres_url, rabbitmq_vhost, redis_database
 
-# The scheduler changes what beat does and nothing a worker does, and the result backend
-# changes nothing beat does. So the full suite runs once per broker x result backend
-# (with the default scheduler), and the tests that start beat once per broker x scheduler.
+# The full suite runs once per broker x result backend (with the default scheduler), and
+# the tests that start beat once per broker x scheduler (see COMBINATIONS_TO_RUN).
 DEFAULT_SCHEDULER = DECLARED["scheduler"][0]
 DEFAULT_DJANGO = DECLARED["django_version"][0]
 TESTS_THAT_START_BEAT = ["tests/integration/test_beat.py", "tests/integration/test_health.py"]
 # The default combination's suite runs in test_generated_ci.py, as the generated project's
 # own CI job runs it, against the same services: not a second time here.
-RUN = [
-    answers
-    for answers in COMBINATIONS[1:]
-    if answers["scheduler"] == DEFAULT_SCHEDULER
-    or answers["result_backend"] == DECLARED["result_backend"][0]
-]
+RUN = COMBINATIONS_TO_RUN[1:]  # The first is the default combination.
 
 # Tests whose subject changes with one option only: each runs in the first combination
 # of each of that option's values (None: with none, so in the first combination only),
@@ -59,7 +53,7 @@ def paths_for(answers: dict[str, str]) -> list[str]:
         return TESTS_THAT_DJANGO_CHANGES
 
     def first_with_its(option: str | None) -> bool:
-        same = [c for c in COMBINATIONS if option is None or c[option] == answers[option]]
+        same = [c for c in COMBINATIONS_TO_RUN if option is None or c[option] == answers[option]]
         return answers == same[0]
 
     once = [path for path, option in ONCE_PER.items() if first_with_its(option)]

@@ -36,6 +36,19 @@ COMBINATIONS: list[dict[str, str]] = [
     for values in itertools.product(*(DECLARED[field] for field in INTERACTING))
 ]
 
+# Running a project (its checks, unit and integration tests) costs minutes, so it runs in
+# fewer combinations, which still hold every pair of values that can meet. The scheduler
+# changes what beat does and nothing a worker or a result store does; the result backend
+# changes nothing beat does; and each option changes the files through parts of its own
+# (tests/test_rendering.py checks that). So: each broker with each result backend on the
+# default scheduler, and each broker with each scheduler on the default result backend.
+COMBINATIONS_TO_RUN: list[dict[str, str]] = [
+    answers
+    for answers in COMBINATIONS
+    if answers["scheduler"] == DECLARED["scheduler"][0]
+    or answers["result_backend"] == DECLARED["result_backend"][0]
+]
+
 # Every other choice and boolean is baked once with its non-default value.
 ONE_AT_A_TIME: list[dict[str, str]] = [
     {field: choice}
