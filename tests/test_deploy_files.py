@@ -11,10 +11,12 @@ installs, which this machine's network does not allow. Where a schema cannot see
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import shutil
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import yaml
@@ -38,14 +40,12 @@ def check_jsonschema(schema: str, path: Path) -> None:
     run([VENV_BIN / "check-jsonschema", "--builtin-schema", schema, path], cwd=path.parent)
 
 
-def hard_time_limit(project: Path, python: Path) -> int:
-    """The hard time limit, in seconds, the project's Celery app gives a task by default."""
-    return int(default_setting(project, python, "app.conf.task_time_limit"))
+class Limits(NamedTuple):
+    """Seconds: the hard time limit the project's Celery app gives a task by default, and
+    how long a stopping worker lets its tasks run before it hands them back."""
 
-
-def stop_timeout(project: Path, python: Path) -> int:
-    """Seconds a stopping worker lets its tasks run before it hands them back."""
-    return int(default_setting(project, python, "settings.WORKER_STOP_TIMEOUT"))
+    hard_time_limit: int
+    stop_timeout: int
 
 
 # What a stopping worker needs after its stop timeout to cancel its tasks, hand them
@@ -53,13 +53,16 @@ def stop_timeout(project: Path, python: Path) -> int:
 HAND_BACK_SECONDS = 30
 
 
-def default_setting(project: Path, python: Path, expression: str) -> str:
-    """A setting's default, as the project's own code reads it with nothing overriding it."""
+@functools.cache
+def default_limits(project: Path, python: Path) -> Limits:
+    """The limits as the project's own code reads them with nothing overriding them (one
+    interpreter per project: the compose, systemd and Kubernetes tests all ask)."""
     answer = run(
         [
             python,
             "-c",
-            f"from {SLUG}.celery import app; from django.conf import settings; print({expression})",
+            f"from {SLUG}.celery import app; from django.conf import settings;"
+            "print(app.conf.task_time_limit, settings.WORKER_STOP_TIMEOUT)",
         ],
         cwd=project,
         env={
@@ -69,7 +72,7 @@ def default_setting(project: Path, python: Path, expression: str) -> str:
             "CELERY_WORKER_STOP_TIMEOUT": None,
         },
     )
-    return answer.stdout.strip()
+    return Limits(*map(int, answer.stdout.split()))
 
 
 def seconds(duration: str) -> int:
@@ -153,8 +156,9 @@ def test_the_compose_file_checks_health_and_starts_in_order(bake, project_python
     assert "deploy" not in services["beat"]
     assert "CELERY_WORKER_CONCURRENCY" in services["worker"]["environment"]
     grace = seconds(services["worker"]["stop_grace_period"])
-    assert grace > hard_time_limit(project, python)
-    assert grace >= stop_timeout(project, python) + HAND_BACK_SECONDS
+    limits = default_limits(project, python)
+    assert grace > limits.hard_time_limit
+    assert grace >= limits.stop_timeout + HAND_BACK_SECONDS
     for name, service in services.items():
         for port in service.get("ports", []):
             assert port.startswith("127.0.0.1:"), f"{name} publishes {port} publicly"
@@ -290,8 +294,9 @@ def test_the_worker_unit_lets_a_running_task_finish(bake, project_python, answer
     assert settings["KillSignal"] == "SIGTERM"
     assert settings["KillMode"] == "mixed"
     python = project_python(project)
-    assert int(settings["TimeoutStopSec"]) > hard_time_limit(project, python)
-    assert int(settings["TimeoutStopSec"]) >= stop_timeout(project, python) + HAND_BACK_SECONDS
+    limits = default_limits(project, python)
+    assert int(settings["TimeoutStopSec"]) > limits.hard_time_limit
+    assert int(settings["TimeoutStopSec"]) >= limits.stop_timeout + HAND_BACK_SECONDS
     assert settings["User"] == SLUG
     assert settings["EnvironmentFile"] == f"/etc/{SLUG}/environment"
     assert f"--pidfile=/run/{SLUG}/" in worker

@@ -25,7 +25,7 @@ import yaml
 
 from conftest import TEMPLATE_DIR, VENV_BIN, run
 from rehearsal import env_file
-from test_deploy_files import HAND_BACK_SECONDS, hard_time_limit, seconds, stop_timeout
+from test_deploy_files import HAND_BACK_SECONDS, default_limits, seconds
 from tooling.options import label
 
 SLUG = "my_project"
@@ -232,7 +232,7 @@ def test_the_worker_lets_a_running_task_finish(bake, project_python) -> None:
     project = bake()
     python = project_python(project)
     objects = built(project)
-    limit, stop = hard_time_limit(project, python), stop_timeout(project, python)
+    limit, stop = default_limits(project, python)
     compose = yaml.safe_load((project / "compose.yaml").read_text())
 
     assert int(settings(objects)["CELERY_TASK_TIME_LIMIT"]) == limit
