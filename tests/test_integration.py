@@ -26,7 +26,12 @@ RUN = COMBINATIONS_TO_RUN[1:]  # The first is the default combination.
 ONCE_PER: dict[str, str | None] = {
     "tests/integration/test_beat_leader.py": "scheduler",
     "tests/integration/test_cache.py": "broker",
+    "tests/integration/test_celery_multi.py": "broker",
     "tests/integration/test_connection_policy.py": None,
+    "tests/integration/test_faults.py": "broker",
+    "tests/integration/test_flower.py": "broker",
+    # The probes: worker-ready pings through the broker, the others read files.
+    "tests/integration/test_health.py": "broker",
     "tests/integration/test_metrics.py": "broker",
     "tests/integration/test_observability.py": None,
     "tests/integration/test_tracing.py": None,
@@ -58,7 +63,7 @@ def paths_for(answers: dict[str, str]) -> list[str]:
 
     once = [path for path, option in ONCE_PER.items() if first_with_its(option)]
     if answers["scheduler"] != DEFAULT_SCHEDULER:
-        return TESTS_THAT_START_BEAT + once
+        return list(dict.fromkeys(TESTS_THAT_START_BEAT + once))
     return [f"--ignore={path}" for path in ONCE_PER if path not in once]
 
 
