@@ -35,7 +35,11 @@ import atexit
 import hashlib
 import logging
 import os
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 from celery.beat import Scheduler, Service, beat_nodename
@@ -129,7 +133,8 @@ class LeaderLock:
 
 
 class LeaderScheduler(Scheduler):
-    """A scheduler that sets up its schedule, and ticks, only while its beat leads.
+    """A scheduler that sets up its schedule, and ticks, only while its beat leads; a
+    stop that arrives while it publishes an entry waits for the publish (stops_held).
 
     Put it first among a scheduler's bases. Beat builds its scheduler before beat_init;
     on PostgreSQL this one then defers its setup (opening the schedule file, reading the
@@ -186,6 +191,38 @@ class LeaderScheduler(Scheduler):
             # Not SystemExit, which beat would catch and follow with a save of the schedule.
             os._exit(EXIT_TEMPORARY_FAILURE)
         return super().tick(*args, **kwargs)
+
+    def apply_entry(self, entry, producer=None) -> None:
+        with stops_held():
+            super().apply_entry(entry, producer=producer)
+
+
+@contextmanager
+def stops_held() -> Iterator[None]:
+    """Hold SIGTERM and SIGINT until the block ends, then act on them.
+
+    Beat marks an entry as run, then publishes it, and its handler for these signals
+    saves the schedule and exits wherever it lands: in the publish, that period's send
+    would be lost for good (seen: a beat stopped just after its "Sending due task" line
+    published nothing). A stop waits for the publish instead, which gives up after a few
+    seconds when the broker is away (Celery's publish retry policy).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # Beat run in a thread (embedded in some workers) has no handlers to hold.
+        return
+    held: list[int] = []
+
+    def hold(signum: int, frame: object) -> None:
+        held.append(signum)
+
+    handlers = {stop: signal.signal(stop, hold) for stop in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for stop, handler in handlers.items():
+            signal.signal(stop, handler)
+        for signum in held:
+            signal.raise_signal(signum)
 
 
 def wait_to_lead(sender: Service, **kwargs) -> None:
