@@ -40,6 +40,9 @@ def test_the_benchmark_measures_every_configuration(tmp_path) -> None:
         [measured] = entry["rounds"]
         assert measured["tasks_per_s"] > 0 and measured["enqueue_per_s"] > 0, name
         assert measured["ready_s"] > 0, name
+        # Read from the worker's processes and the client's: some, and under a second a task.
+        assert 0 < measured["worker_cpu_ms"] < 1000, name
+        assert 0 < measured["client_cpu_ms"] < 1000, name
         assert measured["versions"]["celery"], name
         if entry["result_backend"] == "none":
             assert measured["get_ms"] is None, name
@@ -65,7 +68,8 @@ def test_the_benchmark_measures_every_configuration(tmp_path) -> None:
     assert "| redis, none | " in completed.stdout and "| n/a | n/a |" in completed.stdout
     assert any(row.startswith('`python -c "import django') for row in table_rows)
     # Each goal that this run measured, with its target.
-    for goal in ("tasks/s \N{MULTIPLICATION SIGN} bare", "get p50 ms", "cold start"):
+    goals = ("tasks/s \N{MULTIPLICATION SIGN} bare", "CPU ms/task", "get p50 ms", "cold start")
+    for goal in goals:
         assert any(goal in row for row in table_rows), goal
     page = results.read_text()
     assert page.startswith(f"# Benchmark results, {document['started_at'][:10]}\n")
