@@ -51,15 +51,27 @@ def send_times(*beats: CeleryProcess) -> list[float]:
 
 
 def wait_for_sends(queue: Queue, *beats: CeleryProcess) -> None:
-    """Wait until every send the beats have logged is in the queue.
-
-    Beat logs a send before it publishes the message, and a SIGKILL that lands in
-    between loses it: a test kills a beat only once its sends are in. A SIGTERM waits
-    for the publish (infrastructure/beat_leader.py), so a test stops a beat at any time.
-    """
+    """Wait until every send the beats have logged (before publishing) is in the queue."""
     deadline = time.monotonic() + TIMEOUT
     while messages_in(queue) < len(send_times(*beats)) and time.monotonic() < deadline:
         time.sleep(0.1)
+
+
+def kill_after_its_next_send(beat: CeleryProcess, queue: Queue) -> float:
+    """SIGKILL the beat half a second after its next send is in the queue; return when.
+
+    Not sooner: beat saves an entry's last run a few milliseconds after publishing it,
+    and a beat killed in between has that entry sent again by whichever beat runs next
+    (no lock can make a publish and a save one step; the README says so).
+    """
+    sent = len(send_times(beat))
+    deadline = time.monotonic() + TIMEOUT
+    while len(send_times(beat)) == sent and time.monotonic() < deadline:
+        time.sleep(0.05)
+    wait_for_sends(queue, beat)
+    time.sleep(0.5)
+    beat.kill()  # SIGKILL: its session ends with its socket, and the lock with it.
+    return time.time()
 
 
 def start_beat(start_celery, name: str, tmp_path: Path, queue: Queue, period: float):
@@ -92,9 +104,7 @@ def test_a_second_beat_waits_and_takes_over_sending_every_entry_once(
     leader_probe = probe("beat-alive", "--node", "leader-a@%h", **liveness)
     time.sleep(10)  # About 5 periods with two beats running.
 
-    wait_for_sends(queue, first)
-    first.kill()  # SIGKILL: its session ends with its socket, and the lock with it.
-    killed = time.time()
+    killed = kill_after_its_next_send(first, queue)
     second.wait_for_log(r"took over as leader")
     time.sleep(6)
     second.stop()
@@ -137,11 +147,7 @@ def test_a_restarted_beat_does_not_send_again_what_it_sent_before_it_was_killed(
     period = 6.0
     queue = counted_queue(f"beat-restart-{os.getpid()}")
     beat = start_beat(start_celery, "killed-beat", tmp_path, queue, period)
-    beat.wait_for_log("Sending due task leader-test ")
-    wait_for_sends(queue, beat)
-    # Beat saves the entry's last run a few milliseconds after sending it.
-    time.sleep(0.5)
-    beat.kill()
+    kill_after_its_next_send(beat, queue)
     restarted = start_beat(start_celery, "restarted-beat", tmp_path, queue, period)
     # Stopped the moment it logs its send, as CI once did: the message must still go out.
     restarted.wait_for_log("Sending due task leader-test ", timeout=TIMEOUT)
