@@ -430,7 +430,7 @@ def measure(
     """Start a worker, wait until it is ready, run the client against it; its numbers.
 
     Besides rates and latencies, the CPU time per task of the worker (with its pool) and
-    of the client: a figure that a busy machine stretches far less than a rate.
+    of the client.
     """
     with running_worker(configuration, setup, files) as worker:
         worker_before = cpu_seconds(worker.pid)
@@ -873,9 +873,10 @@ def goal_rows(
             ".2f",
             "> 1",
         ),
-        # The first goal again as CPU per task, which a busy machine stretches far less
-        # than a rate: where the worker's CPU limits the rate, 0.75x the rate is 1/0.75
-        # the CPU. (The database's and the broker's own CPU are not counted.)
+        # The first goal again as the worker's CPU per task: where the worker's CPU is
+        # what limits the rate, 0.75x the rate is 1/0.75 the CPU. Set beside the rate, it
+        # says how much of a gap is the worker's own work and how much waiting on the
+        # database or the broker (whose CPU is not counted).
         (
             f"{', '.join(DEFAULT)} worker CPU ms/task {TIMES} bare",
             ratio(default, bare, "worker_cpu_ms"),
