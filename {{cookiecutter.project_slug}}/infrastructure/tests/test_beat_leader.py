@@ -33,7 +33,7 @@ def beats_stop_handler():
         raise SystemExit
 
     previous = signal.signal(signal.SIGTERM, save_and_exit)
-    yield
+    yield save_and_exit
     signal.signal(signal.SIGTERM, previous)
 
 
@@ -53,4 +53,4 @@ def test_a_stop_while_beat_sends_an_entry_waits_until_the_message_is_out(
         scheduler.tick()
 
     assert scheduler.published == ["due"]
-    assert signal.getsignal(signal.SIGTERM) is not None  # Beat's handler is back.
+    assert signal.getsignal(signal.SIGTERM) is beats_stop_handler  # Beat's is back.
