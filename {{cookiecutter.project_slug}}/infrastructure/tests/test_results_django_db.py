@@ -2,6 +2,7 @@
 
 import pytest
 from celery import Celery, exceptions
+from django.db import connection
 from django_celery_results.models import TaskResult
 
 from base.tasks import add
@@ -33,6 +34,23 @@ def test_a_task_keeps_one_row_through_its_states() -> None:
     assert done.date_created == started.date_created
     assert done.date_done >= started.date_done
     assert backend.get_task_meta("task-1")["result"] == 42
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_is_one_statement_in_no_transaction_of_its_own() -> None:
+    # BEGIN and COMMIT around one statement would be two more round trips per write.
+    backend = results.DatabaseBackend(app=celery_app)
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        statements.append((sql.split()[0], "ON CONFLICT" in sql, connection.get_autocommit()))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        backend.store_result("task-1", 42, "SUCCESS")
+
+    assert statements == [("INSERT", True, True)]
+    assert TaskResult.objects.get(task_id="task-1").result == "42"
 
 
 class FakeClock:
