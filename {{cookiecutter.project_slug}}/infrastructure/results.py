@@ -20,6 +20,9 @@
   a task that took 2 ms kept its caller waiting half a second. Here the wait between
   polls starts at FIRST_WAIT and doubles up to `interval`, so quick tasks are seen within
   milliseconds and a long wait still costs one indexed query per `interval`.
+- Reading: django-celery-results builds its query through the ORM at every read, which
+  cost the waiting caller 0.5 ms of CPU a poll in-process, against 0.1 ms for the same
+  SELECT built once (PostgreSQL; other databases keep django-celery-results' read).
 - Cleaning up: beat's daily celery.backend_cleanup deletes the results older than
   CELERY_RESULT_EXPIRES. django-celery-results does that in one DELETE, one transaction:
   on a busy project, a million rows whose locks it holds until the last is gone, while
@@ -28,6 +31,8 @@
   a transaction of its own, with a pause after each so that tasks keep their pace.
 """
 
+import binascii
+import contextlib
 import functools
 import logging
 import time
@@ -50,6 +55,7 @@ from django.db import InterfaceError, OperationalError, connections, models, rou
 from django.utils import timezone
 from django_celery_results.backends import DatabaseBackend as ResultsDatabaseBackend
 from django_celery_results.models import TaskResult
+from kombu.exceptions import DecodeError
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +111,31 @@ class DatabaseBackend(ResultsDatabaseBackend):
             row["date_started"] = now
         upsert(row, created=now, using=using)
         return encoded_result
+
+    def _get_task_meta_for(self, task_id: str) -> dict:
+        """The task's meta, as django-celery-results gives it, read by a statement built once."""
+        using = router.db_for_read(TaskResult)
+        connection = connections[using]
+        if connection.vendor != "postgresql":
+            # psycopg returns every column as the ORM would (timestamptz as an aware
+            # datetime); other drivers' datetimes need Django's converters.
+            return super()._get_task_meta_for(task_id)
+        with connection.cursor() as cursor:
+            cursor.execute(read_statement(using), [task_id])
+            row = cursor.fetchone()
+        if row is None:  # No row yet: PENDING, as django-celery-results answers.
+            task = TaskResult(task_id=task_id)
+        else:
+            task = TaskResult.from_db(using, [field.attname for field in READ_FIELDS], row)
+        meta = task.as_dict()
+        meta.update(self.decode_content(task, meta.pop("meta")) or {})
+        meta["result"] = self.decode_content(task, meta["result"])
+        arguments, keywords = meta["task_args"], meta["task_kwargs"]
+        with contextlib.suppress(DecodeError, binascii.Error):  # Kept as stored, then.
+            arguments = self.decode_content(task, arguments)
+            keywords = self.decode_content(task, keywords)
+        meta.update(task_args=arguments, task_kwargs=keywords, args=arguments, kwargs=keywords)
+        return self.meta_from_decoded(meta)
 
     def exception_safe_to_retry(self, exc: Exception) -> bool:
         """Retry a write that failed on the connection: it was lost, refused, or closed."""
@@ -191,6 +222,24 @@ def upsert_statement(using: str, columns: tuple[str, ...]) -> str:
         f"ON CONFLICT ({task_id}) DO UPDATE SET "
         + ", ".join(f"{name} = EXCLUDED.{name}" for name in updated)
     )
+
+
+# What a read needs, in the model's order (Model.from_db takes them so): the columns of
+# TaskResult.as_dict(), which the meta is made of, and the encoding of their contents.
+READ_FIELDS = [
+    field
+    for field in TaskResult._meta.concrete_fields
+    if field.name in {*TaskResult().as_dict(), "content_encoding"}
+]
+
+
+@functools.cache
+def read_statement(using: str) -> str:
+    """SELECT READ_FIELDS of one task's row, built once."""
+    quote = connections[using].ops.quote_name
+    columns = ", ".join(quote(field.column) for field in READ_FIELDS)
+    task_id = quote(TaskResult._meta.get_field("task_id").column)
+    return f"SELECT {columns} FROM {quote(TaskResult._meta.db_table)} WHERE {task_id} = %s"
 
 
 def delete_expired(

@@ -11,6 +11,7 @@ from celery import group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_celery_results.backends import DatabaseBackend as ResultsDatabaseBackend
 from django_celery_results.models import GroupResult, TaskResult
 
 from base.tasks import add
@@ -18,7 +19,7 @@ from infrastructure import results
 from {{ cookiecutter.project_slug }}.celery import app
 
 from .conftest import TIMEOUT, OutageProxy, database_url_of_test_database, with_address
-from .tasks import pause
+from .tasks import fail, pause
 
 
 def test_the_result_is_a_task_result_row_written_by_the_worker(worker) -> None:
@@ -28,6 +29,28 @@ def test_the_result_is_a_task_result_row_written_by_the_worker(worker) -> None:
     row = TaskResult.objects.get(task_id=result.id)
     assert (row.status, row.task_name, row.result) == ("SUCCESS", "base.tasks.add", "42")
     assert row.worker.startswith("integration@")
+
+
+def test_a_read_is_one_statement_and_gives_what_django_celery_results_gives(worker) -> None:
+    succeeded, failed = add.delay(2, 3), fail.delay("on purpose")
+    succeeded.get(timeout=TIMEOUT)
+    failed.get(timeout=TIMEOUT, propagate=False)
+    backend = app.backend
+
+    for task_id in (succeeded.id, failed.id, "never-sent"):
+        with CaptureQueriesContext(connection) as queries:
+            ours = backend._get_task_meta_for(task_id)
+        theirs = ResultsDatabaseBackend._get_task_meta_for(backend, task_id)
+
+        assert [query["sql"] for query in queries] == [
+            results.read_statement("default").replace("%s", f"'{task_id}'")
+        ]
+        # An exception compares by identity: compare its type and arguments.
+        for meta in (ours, theirs):
+            if isinstance(meta["result"], Exception):
+                meta["result"] = (type(meta["result"]), meta["result"].args)
+        assert ours == theirs
+    assert (ours["status"], theirs["status"]) == ("PENDING", "PENDING")
 
 
 TASKS = 200
