@@ -127,15 +127,21 @@ class DatabaseBackend(ResultsDatabaseBackend):
             task = TaskResult(task_id=task_id)
         else:
             task = TaskResult.from_db(using, [field.attname for field in READ_FIELDS], row)
-        meta = task.as_dict()
-        meta.update(self.decode_content(task, meta.pop("meta")) or {})
-        meta["result"] = self.decode_content(task, meta["result"])
-        arguments, keywords = meta["task_args"], meta["task_kwargs"]
+        stored = task.as_dict()
+        extra = self.decode_content(task, stored.pop("meta")) or {}
+        arguments, keywords = stored["task_args"], stored["task_kwargs"]
         with contextlib.suppress(DecodeError, binascii.Error):  # Kept as stored, then.
             arguments = self.decode_content(task, arguments)
             keywords = self.decode_content(task, keywords)
-        meta.update(task_args=arguments, task_kwargs=keywords, args=arguments, kwargs=keywords)
-        return self.meta_from_decoded(meta)
+        decoded = {
+            "result": self.decode_content(task, stored["result"]),
+            # Under both names, as django-celery-results gives them.
+            "args": arguments,
+            "kwargs": keywords,
+            "task_args": arguments,
+            "task_kwargs": keywords,
+        }
+        return self.meta_from_decoded({**stored, **extra, **decoded})
 
     def exception_safe_to_retry(self, exc: Exception) -> bool:
         """Retry a write that failed on the connection: it was lost, refused, or closed."""
