@@ -128,6 +128,12 @@ class Dockerfile:
         return stage
 
 
+def bytecode_compiled(venv: Path) -> bool:
+    """Whether the virtualenv's packages came with their bytecode (Celery's stands for all)."""
+    [site_packages] = (venv / "lib").glob("python3.*/site-packages")
+    return any((site_packages / "celery" / "app").glob("__pycache__/base.*.pyc"))
+
+
 class Paths:
     """Maps the absolute paths that deploy files name into the test's own directory."""
 

@@ -128,8 +128,7 @@ def test_the_docker_build_installs_the_lock_and_refuses_a_stale_one(bake, tmp_pa
     assert {name: locked[name] for name in image} == image
     assert "celery" in image and "pytest" not in image  # The dev extra stays out.
     # Compiled at build time: the image's user cannot write bytecode into /venv.
-    [site_packages] = (tmp_path / "venv" / "lib").glob("python3.*/site-packages")
-    assert list((site_packages / "celery" / "app").glob("__pycache__/base.*.pyc"))
+    assert rehearsal.bytecode_compiled(tmp_path / "venv")
 
     # pyproject.toml changed without uv.lock: the build fails.
     pyproject = build / "pyproject.toml"

@@ -27,6 +27,7 @@ import pytest
 import rehearsal
 from conftest import free_port
 from test_kubernetes import NAME, built, of_kind, pod_specs, settings
+from test_locked_installs import shell_for
 from tooling.options import label, resolved
 from tooling.services import postgres_database, rabbitmq_vhost, redis_database
 
@@ -401,11 +402,10 @@ def run_directory(slug: str) -> Iterator[Path]:
 
 
 @pytest.mark.parametrize("answers", RENDERS, ids=[label(a) or "default" for a in RENDERS])
-def test_systemd_units_run_as_declared(bake, project_python, tmp_path, stack, answers) -> None:
+def test_systemd_units_run_as_declared(bake, tmp_path, stack, answers) -> None:
     # A slug of its own: /run/<slug> is shared by the whole machine, as it is on a host.
     slug = f"rehearsal_{label(answers).replace('-', '_') or 'default'}"
     project = Path(shutil.copytree(bake(project_slug=slug, **answers), tmp_path / "srv"))
-    venv = project_python(project).parent.parent
     urls = own_services(answers, stack)
     sink = rehearsal.SmtpSink()
     stack.callback(sink.close)
@@ -427,12 +427,22 @@ def test_systemd_units_run_as_declared(bake, project_python, tmp_path, stack, an
     environment |= {"PORT": str(web_port), "FLOWER_PORT": str(flower_port)}
     paths = rehearsal.Paths(
         {
-            f"/srv/{slug}/.venv": venv,
             f"/srv/{slug}": project,
             f"/var/log/{slug}": tmp_path / "log",
             f"/var/lib/{slug}": tmp_path / "lib",
         }
     )
+    # The .venv as the README builds it, bytecode compiled: the units' user cannot write it.
+    readme = (project / "README.md").read_text()
+    [install] = [
+        line
+        for _, block in rehearsal.readme_blocks(readme, "Running with systemd")
+        for line, _ in rehearsal.console_commands(block)
+        if "scripts/install" in line
+    ]
+    rehearsal.run_to_end(paths(install), shell_for(project), project)
+    venv = project / ".venv"
+    assert rehearsal.bytecode_compiled(venv)
     logs = tmp_path / "logs"
     for directory in (tmp_path / "log", tmp_path / "lib", logs):
         directory.mkdir()
@@ -449,7 +459,7 @@ def test_systemd_units_run_as_declared(bake, project_python, tmp_path, stack, an
         return env | environment | {"TMPDIR": str(private_tmp)}
 
     # The units the README enables; a template unit (name@.service) as its instances there.
-    enabled = re.search(r"systemctl enable --now (.*)", (project / "README.md").read_text())
+    enabled = re.search(r"systemctl enable --now (.*)", readme)
     assert enabled, "no `systemctl enable --now` line in the README"
     units = {}
     for path in sorted((project / "deploy" / "systemd").glob("*.service")):
